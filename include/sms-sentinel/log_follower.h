@@ -1,0 +1,45 @@
+/* log_follower: tails gammu-smsd's log file with inotify, from its end, across
+ * logrotate (rename + create, copytruncate, delete + re-create) and a file that
+ * does not exist yet; hands out complete lines. A second source follows the
+ * systemd journal (logfile = syslog) through `journalctl -f` run with argv. */
+#ifndef SMS_SENTINEL_LOG_FOLLOWER_H
+#define SMS_SENTINEL_LOG_FOLLOWER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Lines longer than this are cut: the first max bytes are delivered once with
+ * truncated = 1, the rest of that line is dropped. */
+#define LOG_FOLLOWER_MAX_LINE 4096
+
+/* Called once per complete line, without the newline; line is NUL-terminated and
+ * valid only during the call. */
+typedef void (*log_line_fn)(void *ctx, const char *line, size_t len, int truncated);
+
+struct log_follower;
+
+/* Starts following path (a file) at its current end. Missing file and missing
+ * directory are fine: it is picked up when it appears. Returns NULL with errno
+ * set on failure (e.g. out of inotify instances). Owned by the caller. */
+struct log_follower *log_follower_open_file(const char *path, log_line_fn fn, void *ctx);
+
+/* Follows the journal for syslog identifier `ident` (gammu-smsd) by running
+ * `journalctl -f -n 0 -o cat --identifier IDENT` (argv, no shell). The file
+ * lines then carry no timestamp prefix; the classifier accepts both forms. */
+struct log_follower *log_follower_open_journal(const char *ident, log_line_fn fn, void *ctx);
+
+/* The fd to poll for POLLIN. */
+int log_follower_fd(const struct log_follower *lf);
+
+/* Reads what is available and calls fn for each complete line. Never blocks.
+ * Returns 0, or -errno on an error the caller should log (following goes on). */
+int log_follower_process(struct log_follower *lf, int64_t now_ms);
+
+/* Milliseconds until the follower wants log_follower_process() called again
+ * without an fd event (e.g. to re-check a replaced file, or restart journalctl),
+ * or -1 for never. */
+int64_t log_follower_next_timeout_ms(const struct log_follower *lf, int64_t now_ms);
+
+void log_follower_close(struct log_follower *lf);
+
+#endif
