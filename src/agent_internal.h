@@ -1,0 +1,76 @@
+/* agent_internal: the agent's context, shared by agent.c (lifecycle and loop),
+ * agent_smsd.c (log lines -> counters and health) and agent_publish.c (MQTT). */
+#ifndef SMS_SENTINEL_AGENT_INTERNAL_H
+#define SMS_SENTINEL_AGENT_INTERNAL_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sms-sentinel/agent.h"
+#include "sms-sentinel/health.h"
+#include "sms-sentinel/log_follower.h"
+#include "sms-sentinel/loop.h"
+#include "sms-sentinel/mqtt_link.h"
+#include "sms-sentinel/recovery.h"
+#include "sms-sentinel/snapshot.h"
+#include "sms-sentinel/stats.h"
+
+#define AGENT_TOPIC_SIZE 256
+#define AGENT_STATE_PERIOD_MS (60 * 1000)
+#define AGENT_SHUTDOWN_FLUSH_MS 1500
+
+struct agent_topics {
+    char availability[AGENT_TOPIC_SIZE];
+    char state[AGENT_TOPIC_SIZE];
+    char event[AGENT_TOPIC_SIZE];
+};
+
+struct agent {
+    struct config *cfg;
+    char *config_path;
+    struct loop loop;
+    int signal_fd;
+    bool running;
+    int exit_code;
+
+    struct log_follower *follower;
+    struct mqtt_link *mqtt;
+    int mqtt_fd_watched; /* the fd registered with the loop, -1 none */
+    struct agent_topics topics;
+
+    struct health health;
+    struct stats stats;
+    struct recovery recovery;
+    bool recovery_running;
+
+    int64_t started_mono_ms;
+    char started_at[40];
+    char health_since[40];
+    enum tristate modem_present;
+    enum tristate smsd_running;
+    int outbox_depth;
+
+    bool state_dirty;           /* publish and save at the end of this turn */
+    int64_t next_state_ms;      /* periodic state publish */
+    int64_t follower_retry_ms;  /* INT64_MAX none */
+};
+
+/* agent_smsd.c */
+void agent_on_log_line(void *ctx, const char *line, size_t len, int truncated);
+void agent_apply_transition(struct agent *a, struct health_transition t, const char *trigger, int64_t now_ms);
+void agent_tick_recovery(struct agent *a, int64_t now_ms);
+void agent_refresh_probes(struct agent *a);
+struct health_policy agent_health_policy(const struct config *cfg);
+
+/* agent_publish.c */
+int agent_topics_build(struct agent_topics *t, const char *base);
+json_object *agent_snapshot(const struct agent *a, int64_t now_ms);
+void agent_publish_state(struct agent *a, int64_t now_ms);
+/* Publishes {"event": name, "at": now, ...fields} on <base>/event; takes fields. */
+void agent_publish_event(struct agent *a, const char *name, json_object *fields);
+int agent_mqtt_open(struct agent *a, char *err, size_t errsize);
+void agent_mqtt_close(struct agent *a, bool say_offline);
+void agent_now_iso(char *buf, size_t size);
+
+#endif
