@@ -1,0 +1,98 @@
+#!/bin/bash
+# The demo: a real mosquitto on a free loopback port, the modem emulator, a real
+# gammu-smsd on it and sms-sentinel, with the MQTT traffic shown live. It injects
+# an SMS (gammu-smsd logs it, health goes ok), then hangs the modem the way a
+# ZTE MF112 does and shows the error counters move. Ends by itself; DEMO_KEEP=1
+# keeps everything running until Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+scripts/install-deps.sh
+echo "### building"
+cmake -S . -B build-release -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-release -j"$(nproc)" >/dev/null
+bin="$root/build-release/sms-sentinel"
+
+work=$(mktemp -d /tmp/sms-sentinel-demo.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  echo "### demo files kept in $work"
+}
+trap cleanup EXIT INT TERM
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$port" >"$work/mosquitto.conf"
+mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 & pids+=($!)
+echo "### mosquitto on 127.0.0.1:$port"
+
+python3 tests/emulator/modem_emulator.py --link "$work/modem" --control "$work/modem.ctl" \
+  >"$work/emulator.log" 2>&1 & pids+=($!)
+for _ in $(seq 100); do grep -q READY "$work/emulator.log" 2>/dev/null && break; sleep 0.1; done
+echo "### modem emulator on $(readlink "$work/modem")"
+
+mkdir -p "$work"/spool/{inbox,outbox,sent,error}
+cat >"$work/gammu-smsdrc" <<RC
+[gammu]
+device = $work/modem
+connection = at
+[smsd]
+service = files
+logfile = $work/smsd.log
+debuglevel = 0
+inboxpath = $work/spool/inbox/
+outboxpath = $work/spool/outbox/
+sentsmspath = $work/spool/sent/
+errorsmspath = $work/spool/error/
+inboxformat = unicode
+transmitformat = auto
+receivefrequency = 5
+statusfrequency = 0
+checksecurity = 0
+checkbattery = 0
+checksignal = 0
+checknetwork = 0
+RC
+cat >"$work/sms-sentinel.conf" <<CONF
+[agent]
+node_id = demo
+state_dir = $work/state
+[smsd]
+config = $work/gammu-smsdrc
+pidfile = $work/smsd.pid
+[mqtt]
+host = 127.0.0.1
+port = $port
+[recovery]
+threshold = 1
+CONF
+
+echo "### MQTT traffic (mosquitto_sub -v -t 'sms-sentinel/#'):"
+stdbuf -oL mosquitto_sub -h 127.0.0.1 -p "$port" -t 'sms-sentinel/#' -v | sed -u 's/^/  mqtt> /' & pids+=($!)
+gammu-smsd -c "$work/gammu-smsdrc" -p "$work/smsd.pid" >"$work/gammu-smsd.out" 2>&1 & pids+=($!)
+"$bin" -c "$work/sms-sentinel.conf" 2>"$work/sms-sentinel.log" & pids+=($!)
+tail -n 0 -F "$work/smsd.log" 2>/dev/null | sed -u 's/^/  gammu-smsd.log> /' & pids+=($!)
+
+wait_for() { # seconds pattern file
+  for _ in $(seq $(( $1 * 10 ))); do grep -q "$2" "$3" 2>/dev/null && return 0; sleep 0.1; done
+  echo "### gave up waiting for '$2' in $3"; return 1
+}
+wait_for 30 "Starting phone communication" "$work/smsd.log"
+sleep 2
+echo "### injecting an SMS from +33612345678 into the emulator"
+python3 tests/emulator/emuctl.py "$work/modem.ctl" inject +33612345678 "Hello from the demo, ça marche 👍" >/dev/null
+wait_for 60 "Received IN" "$work/smsd.log"
+sleep 2
+echo "### inbox now holds: $(ls "$work/spool/inbox")"
+echo "### hanging the modem (it stops answering, like a ZTE MF112 after sending)."
+echo "### gammu-smsd notices only through libgammu's fixed timeouts: about 90 s."
+python3 tests/emulator/emuctl.py "$work/modem.ctl" hang on >/dev/null
+wait_for 300 "TIMEOUT" "$work/smsd.log"
+sleep 3
+echo "### sms-sentinel status:"
+"$bin" status -c "$work/sms-sentinel.conf" | sed 's/^/  /'
+if [ "${DEMO_KEEP:-0}" = 1 ]; then
+  echo "### running on; Ctrl-C to stop"
+  wait
+fi

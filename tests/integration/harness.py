@@ -1,0 +1,295 @@
+"""Integration test harness: real mosquitto on a free 127.0.0.1 port, the pty
+modem emulator, the real gammu-smsd on it and the real sms-sentinel binary,
+each in a private temp dir. Python stdlib only; MQTT is observed through
+mosquitto_sub so the tests use the same client a user would."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+SRC_DIR = os.environ.get("SRC_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+SMS_SENTINEL = os.environ.get("SMS_SENTINEL", os.path.join(SRC_DIR, "build-release", "sms-sentinel"))
+EMULATOR = os.path.join(SRC_DIR, "tests", "emulator", "modem_emulator.py")
+sys.path.insert(0, os.path.join(SRC_DIR, "tests", "emulator"))
+
+
+def log(msg):
+    print("[%7.2f] %s" % (time.monotonic() - START, msg), flush=True)
+
+
+START = time.monotonic()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(pred, timeout, what, interval=0.05):
+    """Polls pred until it returns a true value; fails the test after timeout."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = pred()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
+
+
+class Proc:
+    """A child process whose output goes to a file, killed at teardown."""
+
+    def __init__(self, name, argv, workdir, env=None, stdin=subprocess.DEVNULL):
+        self.name = name
+        self.out_path = os.path.join(workdir, name + ".out")
+        self.out = open(self.out_path, "wb")
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        self.p = subprocess.Popen(argv, stdout=self.out, stderr=subprocess.STDOUT, stdin=stdin, env=full_env,
+                                  start_new_session=True)
+
+    def output(self):
+        with open(self.out_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def signal(self, sig):
+        if self.alive():
+            self.p.send_signal(sig)
+
+    def stop(self, timeout=5):
+        if self.alive():
+            self.p.terminate()
+            try:
+                self.p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.p.pid, signal.SIGKILL)
+                self.p.wait()
+        self.out.close()
+        return self.p.returncode
+
+
+class Broker:
+    def __init__(self, env):
+        self.port = free_port()
+        conf = os.path.join(env.dir, "mosquitto.conf")
+        with open(conf, "w") as f:
+            f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n" % self.port)
+        self.proc = Proc("mosquitto", ["mosquitto", "-c", conf], env.dir)
+        wait_until(self._listening, 10, "mosquitto on port %d" % self.port)
+
+    def _listening(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+
+class Subscriber:
+    """mosquitto_sub -v on a topic pattern; collects (topic, payload) pairs."""
+
+    def __init__(self, env, port, pattern):
+        self.messages = []
+        self.lock = threading.Lock()
+        argv = ["stdbuf", "-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-t", pattern, "-v",
+                "-F", "%t\t%p"]
+        self.p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        for raw in self.p.stdout:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            topic, _, payload = line.partition("\t")
+            with self.lock:
+                self.messages.append((topic, payload))
+
+    def find(self, topic_suffix, pred=lambda payload: True):
+        with self.lock:
+            msgs = list(self.messages)
+        for topic, payload in msgs:
+            if topic.endswith(topic_suffix) and pred(payload):
+                return payload
+        return None
+
+    def json_matching(self, topic_suffix, pred):
+        def test(payload):
+            try:
+                return pred(json.loads(payload))
+            except ValueError:
+                return False
+        p = self.find(topic_suffix, test)
+        return json.loads(p) if p is not None else None
+
+    def wait_json(self, topic_suffix, pred, timeout, what):
+        return wait_until(lambda: self.json_matching(topic_suffix, pred), timeout, what)
+
+    def last(self, topic_suffix):
+        with self.lock:
+            for topic, payload in reversed(self.messages):
+                if topic.endswith(topic_suffix):
+                    return payload
+        return None
+
+    def stop(self):
+        self.p.terminate()
+        self.p.wait()
+
+
+class Emulator:
+    def __init__(self, env, name="modem"):
+        self.link = os.path.join(env.dir, name)
+        self.control = os.path.join(env.dir, name + ".ctl")
+        self.proc = Proc("emulator-" + name, [sys.executable, EMULATOR, "--link", self.link, "--control",
+                                             self.control], env.dir)
+        wait_until(lambda: "READY" in self.proc.output() or not self.proc.alive(), 10, "emulator READY")
+        assert self.proc.alive(), self.proc.output()
+        import emuctl
+        self.client = emuctl.EmuClient(self.control)
+
+    def cmd(self, line):
+        return self.client.cmd(line)
+
+
+SMSDRC_TEMPLATE = """[gammu]
+device = {device}
+connection = at
+[smsd]
+service = files
+logfile = {logfile}
+debuglevel = 0
+inboxpath = {spool}/inbox/
+outboxpath = {spool}/outbox/
+sentsmspath = {spool}/sent/
+errorsmspath = {spool}/error/
+inboxformat = unicode
+transmitformat = auto
+outboxformat = unicode
+receivefrequency = 5
+statusfrequency = 0
+commtimeout = 5
+checksecurity = 0
+checkbattery = 0
+checksignal = 0
+checknetwork = 0
+"""
+
+
+class Smsd:
+    def __init__(self, env, device):
+        self.spool = os.path.join(env.dir, "spool")
+        for d in ("inbox", "outbox", "sent", "error"):
+            os.makedirs(os.path.join(self.spool, d), exist_ok=True)
+        self.logfile = os.path.join(env.dir, "smsd.log")
+        self.pidfile = os.path.join(env.dir, "smsd.pid")
+        self.rc = os.path.join(env.dir, "gammu-smsdrc")
+        with open(self.rc, "w") as f:
+            f.write(SMSDRC_TEMPLATE.format(device=device, logfile=self.logfile, spool=self.spool))
+        self.env = env
+        self.proc = None
+
+    def start(self):
+        self.proc = Proc("gammu-smsd", ["gammu-smsd", "-c", self.rc, "-p", self.pidfile], self.env.dir)
+        return self
+
+    def log(self):
+        try:
+            with open(self.logfile, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+
+class Daemon:
+    def __init__(self, env, broker_port, smsd, extra=""):
+        self.env = env
+        self.state_dir = os.path.join(env.dir, "state")
+        self.conf = os.path.join(env.dir, "sms-sentinel.conf")
+        with open(self.conf, "w") as f:
+            f.write("[agent]\nnode_id = test\nstate_dir = %s\nlog_level = debug\n"
+                    "[smsd]\nconfig = %s\npidfile = %s\n"
+                    "[mqtt]\nhost = 127.0.0.1\nport = %d\nkeepalive = 10\n%s"
+                    % (self.state_dir, smsd.rc, smsd.pidfile, broker_port, extra))
+        self.proc = None
+
+    def start(self, *args):
+        self.proc = Proc("sms-sentinel", [SMS_SENTINEL, "-c", self.conf] + list(args), self.env.dir)
+        return self
+
+    def run(self, *args, timeout=30):
+        return subprocess.run([SMS_SENTINEL] + list(args) + ["-c", self.conf], capture_output=True, text=True,
+                              timeout=timeout)
+
+
+class Env:
+    """A temp dir and everything started in it; torn down on exit."""
+
+    def __init__(self, name):
+        self.dir = tempfile.mkdtemp(prefix="sms-sentinel-%s-" % name)
+        self.procs = []
+        self.subs = []
+
+    def __enter__(self):
+        return self
+
+    def track(self, obj):
+        self.procs.append(obj)
+        return obj
+
+    def broker(self):
+        b = Broker(self)
+        self.procs.append(b.proc)
+        return b
+
+    def subscribe(self, port, pattern="#"):
+        s = Subscriber(self, port, pattern)
+        self.subs.append(s)
+        return s
+
+    def emulator(self, name="modem"):
+        e = Emulator(self, name)
+        self.procs.append(e.proc)
+        return e
+
+    def smsd(self, device):
+        return Smsd(self, device)
+
+    def start_smsd(self, smsd):
+        smsd.start()
+        self.procs.append(smsd.proc)
+        return smsd
+
+    def daemon(self, port, smsd, extra=""):
+        return Daemon(self, port, smsd, extra)
+
+    def start_daemon(self, d, *args):
+        d.start(*args)
+        self.procs.append(d.proc)
+        return d
+
+    def __exit__(self, exc_type, exc, tb):
+        for s in self.subs:
+            s.stop()
+        for p in reversed(self.procs):
+            p.stop()
+        if exc_type is not None:
+            for p in self.procs:
+                sys.stdout.write("----- %s output -----\n%s\n" % (p.name, p.output()[-6000:]))
+            log_path = os.path.join(self.dir, "smsd.log")
+            if os.path.exists(log_path):
+                with open(log_path, errors="replace") as f:
+                    sys.stdout.write("----- smsd.log -----\n%s\n" % f.read()[-4000:])
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        return False
