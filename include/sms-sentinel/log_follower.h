@@ -24,22 +24,30 @@ struct log_follower;
 struct log_follower *log_follower_open_file(const char *path, log_line_fn fn, void *ctx);
 
 /* Follows the journal for syslog identifier `ident` (gammu-smsd) by running
- * `journalctl -f -n 0 -o cat --identifier IDENT` (argv, no shell). The file
- * lines then carry no timestamp prefix; the classifier accepts both forms. */
+ * `journalctl -f -n 0 -o cat --no-pager --identifier IDENT` (argv, no shell;
+ * journalctl is looked up in PATH, or the executable named by the environment
+ * variable SMS_SENTINEL_JOURNALCTL is run instead, a seam for tests). The
+ * lines then carry no timestamp prefix; the classifier accepts both forms. A
+ * child that ends is restarted after 1 s, 2 s, ... up to 60 s. Returns NULL with
+ * errno set when the first start fails (e.g. ENOENT: no journalctl). */
 struct log_follower *log_follower_open_journal(const char *ident, log_line_fn fn, void *ctx);
 
-/* The fd to poll for POLLIN. */
+/* The fd to poll for POLLIN; the same for the follower's whole life (for the
+ * journal an epoll fd that holds the pipe of the current journalctl). */
 int log_follower_fd(const struct log_follower *lf);
 
 /* Reads what is available and calls fn for each complete line. Never blocks.
- * Returns 0, or -errno on an error the caller should log (following goes on). */
+ * Returns 0, or -errno on an error the caller should log (following goes on);
+ * a lasting error is returned once, then again only after a success. */
 int log_follower_process(struct log_follower *lf, int64_t now_ms);
 
 /* Milliseconds until the follower wants log_follower_process() called again
  * without an fd event (e.g. to re-check a replaced file, or restart journalctl),
- * or -1 for never. */
+ * or -1 for never. A file follower re-checks its file at least every 5 s. */
 int64_t log_follower_next_timeout_ms(const struct log_follower *lf, int64_t now_ms);
 
+/* Ends following; for the journal it sends SIGTERM and may block up to ~1 s
+ * until journalctl is reaped (then SIGKILL). NULL is fine. fn must not call it. */
 void log_follower_close(struct log_follower *lf);
 
 #endif

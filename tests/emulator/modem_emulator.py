@@ -22,7 +22,6 @@ import json
 import os
 import re
 import selectors
-import shlex
 import signal
 import socket
 import sys
