@@ -718,9 +718,9 @@ class Emulator:
         if not data:
             return
         self.bytes_in += len(data)
-        self.log("RX %r", data)
         if self.hang:
             self.bytes_ignored += len(data)
+            self.log("RX (hung, ignored) %r", data)
             return
         for b in data:
             self.on_byte(b)
@@ -730,6 +730,7 @@ class Emulator:
             kind, param, buf = self.input_mode
             if b == 0x1A:
                 text = buf.decode("latin-1")
+                self.log("RX %r", text + "\x1a")
                 self.input_mode = None
                 echo = text.encode("latin-1") if self.modem.echo else b""
                 try:
@@ -751,10 +752,12 @@ class Emulator:
         if b == 0x0D:
             line = self.inbuf.decode("latin-1")
             self.inbuf.clear()
+            self.log("RX %r", line + "\r")
             self.on_line(line)
         elif b == 0x0A or b == 0x00:
             pass
         elif b == 0x1A or b == 0x1B:
+            self.log("RX %r (line discarded)", bytes(self.inbuf) + bytes([b]))
             self.inbuf.clear()
         elif b == 0x08:
             if self.inbuf:
