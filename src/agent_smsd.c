@@ -7,6 +7,7 @@
 #include "agent_internal.h"
 #include "sms-sentinel/log.h"
 #include "sms-sentinel/smsd_line.h"
+#include "sms-sentinel/strbuf.h"
 #include "sms-sentinel/system_probe.h"
 #include "sms-sentinel/timefmt.h"
 
@@ -169,7 +170,13 @@ void agent_on_log_line(void *ctx, const char *line, size_t len, int truncated)
     struct smsd_line l;
     smsd_line_classify(line, len, &l);
     int64_t now_ms = clock_monotonic_ms();
-    log_debug("smsd log [%s]%s: %.*s", smsd_line_kind_str(l.kind), truncated ? " (cut)" : "", (int)len, line);
+    if (log_get_level() >= LOG_LEVEL_DEBUG) {
+        char shown[512];
+        struct strbuf sb;
+        strbuf_init(&sb, shown, sizeof(shown));
+        strbuf_append_printable(&sb, line, len);
+        log_debug("smsd log [%s]%s: %s", smsd_line_kind_str(l.kind), truncated || sb.overflow ? " (cut)" : "", shown);
+    }
     if (smsd_line_has_error(&l))
         count_error(a, &l, now_ms);
     note_line(a, &l, now_ms);

@@ -1,12 +1,12 @@
 /* recovery_log_only: a recovery backend that only reports. It keeps the seam
  * honest (health -> recovering -> cooldown, events, counters) before any USB
  * or gammu-smsd action exists. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sms-sentinel/log.h"
 #include "sms-sentinel/recovery.h"
+#include "sms-sentinel/strbuf.h"
 
 struct log_only {
     bool pending;
@@ -18,12 +18,16 @@ static int log_only_start(void *impl, const struct recovery_request *req, int64_
 {
     struct log_only *lo = impl;
     if (lo->pending) {
-        snprintf(err, errsize, "a recovery is already running");
+        format_checked(err, errsize, "a recovery is already running");
         return -1;
     }
     lo->pending = true;
     lo->started_ms = now_ms;
-    snprintf(lo->method, sizeof(lo->method), "%s", req->method);
+    if (format_checked(lo->method, sizeof(lo->method), "%s", req->method) < 0) {
+        format_checked(err, errsize, "unknown method");
+        lo->pending = false;
+        return -1;
+    }
     log_warn("recovery: would recover now (trigger %s, method %s); no recovery backend is enabled", req->trigger,
              req->method);
     return 0;
@@ -44,7 +48,7 @@ static bool log_only_tick(void *impl, int64_t now_ms, struct recovery_result *ou
     memset(out, 0, sizeof(*out));
     out->success = false;
     memcpy(out->method, lo->method, sizeof(out->method));
-    snprintf(out->result, sizeof(out->result), "skipped");
+    memcpy(out->result, "skipped", sizeof("skipped"));
     out->duration_ms = now_ms - lo->started_ms;
     return true;
 }

@@ -29,6 +29,15 @@ void strbuf_append_n(struct strbuf *sb, const char *s, size_t n)
     sb->data[sb->len] = '\0';
 }
 
+void strbuf_append_printable(struct strbuf *sb, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n && !sb->overflow; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char out = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+        strbuf_append_n(sb, &out, 1);
+    }
+}
+
 void strbuf_append(struct strbuf *sb, const char *s) { strbuf_append_n(sb, s, strlen(s)); }
 
 void strbuf_printf(struct strbuf *sb, const char *fmt, ...)

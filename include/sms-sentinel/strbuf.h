@@ -16,6 +16,9 @@ struct strbuf {
 void strbuf_init(struct strbuf *sb, char *data, size_t size);
 void strbuf_append(struct strbuf *sb, const char *s);
 void strbuf_append_n(struct strbuf *sb, const char *s, size_t n);
+/* Appends s[0..n) with control bytes and DEL replaced by '?': for text from
+ * outside (log lines, SMS numbers) on its way into a log line. */
+void strbuf_append_printable(struct strbuf *sb, const char *s, size_t n);
 void strbuf_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Returns 0, or -1 when anything appended did not fit (the text is then cut). */
 int strbuf_status(const struct strbuf *sb);

@@ -336,6 +336,23 @@ class Modem:
         elif op == "=":
             raise self.cme(3)
 
+    def at_zcdrun(self, op, arg, lines):
+        # ZTE: gammu sends AT+ZCDRUN=8 (disable the CD-ROM autorun) when the
+        # manufacturer is ZTE and fails the init if it is not answered OK.
+        if op == "=":
+            a = arg.strip()
+            if a == "8":
+                lines.append("Close autorun state result(0:FAIL 1:SUCCESS):1")
+            elif a == "9":
+                lines.append("Open autorun state result(0:FAIL 1:SUCCESS):1")
+
+    def at_zoprt(self, op, arg, lines):
+        # ZTE operating mode; gammu sends AT+ZOPRT=5 (online) for ZTE modems.
+        if op == "?":
+            lines.append("+ZOPRT: 5")
+        elif op == "=?":
+            lines.append("+ZOPRT: (0-6)")
+
     def at_cpinc(self, op, arg, lines):
         raise AtError()
 
