@@ -3,18 +3,13 @@
 
 #include <string.h>
 
+#include "sms-sentinel/text.h"
+
 void stats_init(struct stats *s) { memset(s, 0, sizeof(*s)); }
 
-/* Copies at most size-1 bytes of src[0..len), replacing control bytes with '?'
- * so a log message can be shown anywhere. */
 static void copy_printable(char *dst, size_t size, const char *src, size_t len)
 {
-    size_t n = len < size - 1 ? len : size - 1;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)src[i];
-        dst[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-    }
-    dst[n] = '\0';
+    text_copy_clean(dst, size, src, len);
 }
 
 static struct error_count *find_or_add(struct stats *s, const char *name)
