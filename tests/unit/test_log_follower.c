@@ -130,7 +130,10 @@ static void open_file(struct fx *fx)
     assert_non_null(fx->lf);
 }
 
-static void process(struct fx *fx) { assert_int_equal(log_follower_process(fx->lf, now_ms(fx)), 0); }
+static void process(struct fx *fx)
+{
+    assert_int_equal(log_follower_process(fx->lf, now_ms(fx)), 0);
+}
 
 /* Waits (bounded) for the follower's fd or its own timeout, until want lines. */
 static void pump(struct fx *fx, int want)
@@ -478,8 +481,15 @@ static void test_journal_missing_program(void **state)
     fmt(missing, sizeof(missing), "%s/no-such-journalctl", fx->root);
     assert_int_equal(setenv("SMS_SENTINEL_JOURNALCTL", missing, 1), 0);
     errno = 0;
-    assert_null(log_follower_open_journal("gammu-smsd", on_line, &fx->got));
-    assert_int_equal(errno, ENOENT);
+    fx->lf = log_follower_open_journal("gammu-smsd", on_line, &fx->got);
+    if (!fx->lf) {
+        assert_int_equal(errno, ENOENT);
+        return;
+    }
+    /* A posix_spawn that cannot report a failed exec (valgrind's) gives a child
+     * that ends at once with status 127: then a restart must be scheduled. */
+    int64_t t = wait_restart_scheduled(fx);
+    assert_true(t > 500 && t <= 1000);
 }
 
 static void test_bad_path(void **state)
