@@ -180,6 +180,8 @@ struct agent *agent_new(struct config *cfg, const char *config_path, char *err, 
     a->mqtt_fd_watched = -1;
     a->modem_present = a->smsd_running = TRI_UNKNOWN;
     a->outbox_depth = -1;
+    a->signal_percent = -1;
+    child_init(&a->monitor);
     a->follower_retry_ms = INT64_MAX;
     loop_init(&a->loop);
     a->started_mono_ms = clock_monotonic_ms();
@@ -214,7 +216,7 @@ static int64_t next_deadline(const struct agent *a, int64_t now_ms)
     }
     if (a->recovery_running)
         d = min64(d, a->recovery.ops->next_deadline_ms(a->recovery.impl));
-    return d;
+    return min64(d, agent_monitor_deadline_ms(a));
 }
 
 /* Everything due at now_ms; the loop calls it after every poll turn. */
@@ -235,6 +237,7 @@ static void run_due(struct agent *a, int64_t now_ms)
     }
     if (a->mqtt)
         mqtt_link_tick(a->mqtt, now_ms);
+    agent_run_monitor(a, now_ms);
     if (now_ms >= a->next_state_ms) {
         agent_refresh_probes(a);
         a->state_dirty = true;
@@ -279,6 +282,9 @@ void agent_free(struct agent *a)
         return;
     close_follower(a);
     agent_mqtt_close(a, false);
+    if (a->monitor.out_fd >= 0)
+        loop_unwatch(&a->loop, a->monitor.out_fd);
+    child_abort(&a->monitor);
     if (a->recovery.ops)
         a->recovery.ops->free(a->recovery.impl);
     if (a->signal_fd >= 0)

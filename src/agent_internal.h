@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "sms-sentinel/agent.h"
+#include "sms-sentinel/child.h"
 #include "sms-sentinel/health.h"
 #include "sms-sentinel/log_follower.h"
 #include "sms-sentinel/loop.h"
@@ -51,6 +52,10 @@ struct agent {
     enum tristate smsd_running;
     int outbox_depth;
 
+    struct child monitor;       /* gammu-smsd-monitor, run every state period */
+    int64_t next_monitor_ms;
+    int signal_percent;         /* -1 unknown */
+
     bool state_dirty;           /* publish and save at the end of this turn */
     int64_t next_state_ms;      /* periodic state publish */
     int64_t follower_retry_ms;  /* INT64_MAX none */
@@ -62,6 +67,10 @@ void agent_apply_transition(struct agent *a, struct health_transition t, const c
 void agent_tick_recovery(struct agent *a, int64_t now_ms);
 void agent_refresh_probes(struct agent *a);
 struct health_policy agent_health_policy(const struct config *cfg);
+
+/* agent_monitor.c */
+void agent_run_monitor(struct agent *a, int64_t now_ms);
+int64_t agent_monitor_deadline_ms(const struct agent *a);
 
 /* agent_publish.c */
 int agent_topics_build(struct agent_topics *t, const char *base);

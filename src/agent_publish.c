@@ -35,7 +35,7 @@ json_object *agent_snapshot(const struct agent *a, int64_t now_ms)
         .uptime_s = (now_ms - a->started_mono_ms) / 1000,
         .modem_present = a->modem_present,
         .smsd_running = a->smsd_running,
-        .signal_percent = -1,
+        .signal_percent = a->signal_percent,
         .network = NULL,
         .outbox_depth = a->outbox_depth,
         .pid = (long)getpid(),
