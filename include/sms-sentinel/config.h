@@ -22,6 +22,13 @@ struct config_list {
     char *items[CONFIG_MAX_LIST];
 };
 
+/* Where an effective [smsd] path came from (config_print says so). */
+enum config_origin {
+    CONFIG_ORIGIN_NONE,     /* neither file names it: "" */
+    CONFIG_ORIGIN_OVERRIDE, /* set in sms-sentinel.conf */
+    CONFIG_ORIGIN_SMSDRC,   /* read from gammu-smsdrc */
+};
+
 struct config {
     char *source_path; /* the file this came from */
 
@@ -37,6 +44,8 @@ struct config {
     char *inbox, *outbox, *sent, *error;
     char *pidfile;
     struct config_argv start_command, stop_command, restart_command;
+    enum config_origin logfile_origin, device_origin;
+    enum config_origin inbox_origin, outbox_origin, sent_origin, error_origin;
 
     /* [mqtt] */
     char *mqtt_host;
@@ -104,13 +113,23 @@ struct config_errors {
  * file is an error; a missing gammu-smsdrc is a warning only when every path it
  * would have given is set here. hostname is used for the node_id default. */
 struct config *config_load(const char *path, const char *hostname, struct config_errors *errs);
+/* The same from text in memory (len bytes, NUL not needed); name is the file
+ * name used in messages. Reads the gammu-smsdrc the text names. */
+struct config *config_load_string(const char *text, size_t len, const char *name, const char *hostname,
+                                  struct config_errors *errs);
 void config_free(struct config *cfg);
 void config_errors_clear(struct config_errors *errs);
 /* Writes "FILE:LINE: message" lines. */
 void config_errors_print(const struct config_errors *errs, FILE *out);
 
-/* Prints the effective config as INI (password never printed). */
+/* Prints the effective config as INI (password never printed), every key, with
+ * each [smsd] path's origin as a comment. The output loads as a config again. */
 void config_print(const struct config *cfg, FILE *out);
+
+/* check-config's report on the files the config names but the loader does not
+ * open (password_file, TLS files) and on relative spool paths: "warning: ..." or
+ * "ok: ..." lines; returns the number of warnings. May block on the filesystem. */
+int config_doctor(const struct config *cfg, FILE *out);
 
 /* Lowercases name and maps anything outside [a-z0-9_-] to '_'; writes at most
  * size-1 bytes. Used for node_id defaults and topic parts. */

@@ -17,12 +17,17 @@ struct gammu_smsdrc {
     char *outbox_format;   /* detail|standard|unicode (default detail) */
     char *transmit_format; /* auto|7bit|8bit|unicode (default 7bit) */
     int debug_level;
+    int bad_line;     /* first line gammu would not understand; 0 = none */
+    int comment_line; /* first "key = value ; text" line: gammu keeps "; text" in the value */
 };
 
 /* Reads path. Returns a new struct owned by the caller, or NULL with errno set and
  * a message in err (size errsize). Keys and sections match case-insensitively, as
  * gammu does; missing keys stay NULL. */
 struct gammu_smsdrc *gammu_smsdrc_read(const char *path, char *err, size_t errsize);
+/* The same from text in memory (len bytes); path is only recorded. Returns NULL
+ * only when out of memory. */
+struct gammu_smsdrc *gammu_smsdrc_parse_string(const char *text, size_t len, const char *path);
 void gammu_smsdrc_free(struct gammu_smsdrc *rc);
 
 /* Facts about the running system the doctor checks need; gathered by the caller

@@ -26,6 +26,7 @@ import signal
 import socket
 import sys
 import time
+import termios
 import tty
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -634,6 +635,9 @@ class Emulator:
         self.clients = {}
         self.started = time.time()
         self.plug_count = 0
+        self.hang_at = None  # command prefix that starts a hang ("hang_at")
+        self.hang_started_on = None
+        self.busy_fd = None  # fd holding flock(LOCK_EX) on the slave ("busy on")
 
     # --- logging ---
     def log(self, fmt, *args):
@@ -669,6 +673,9 @@ class Emulator:
     def unplug(self):
         if not self.plugged:
             return
+        if self.busy_fd is not None:
+            os.close(self.busy_fd)
+            self.busy_fd = None
         try:
             os.unlink(self.link)
         except FileNotFoundError:
@@ -734,6 +741,13 @@ class Emulator:
             raise
         if not data:
             return
+        # gammu sets TIOCEXCL after open(); because we keep our own slave fd
+        # open, the flag would survive gammu's close() and make its next
+        # open() fail with EBUSY unless it runs as root.  Clear it.
+        try:
+            fcntl.ioctl(self.slave, termios.TIOCNXCL)
+        except OSError:
+            pass
         self.bytes_in += len(data)
         if self.hang:
             self.bytes_ignored += len(data)
@@ -759,6 +773,7 @@ class Emulator:
                 if final == "OK" and self.hang_after_send:
                     self.hang_after_send = False
                     self.hang = True
+                    self.hang_started_on = "after AT+CMGS"
                     self.log("HANG after send")
             elif b == 0x1B:
                 self.input_mode = None
@@ -804,6 +819,13 @@ class Emulator:
         key = re.match(r"(AT[+^$%*#]?[A-Z0-9&]*[=?]*)", stripped.upper())
         self.counts[key.group(1) if key else stripped[:16]] += 1
         self.history.append((round(time.time(), 3), stripped))
+        if self.hang_at and stripped.upper().startswith(self.hang_at):
+            # deterministic hang: this command is swallowed, nothing answered
+            self.hang = True
+            self.hang_at = None
+            self.hang_started_on = stripped
+            self.log("HANG at %r", stripped)
+            return
         lines, final, special = self.modem.execute(line)
         echo = (line.encode("latin-1") + b"\r") if echo_was else b""
         if special is not None:
@@ -862,7 +884,8 @@ class Emulator:
             "ok": True, "plugged": self.plugged, "link": self.link,
             "tty": self.slave_name if self.plugged else None,
             "hang": self.hang, "hang_after_send": self.hang_after_send,
-            "nosim": m.nosim, "slow_ms": self.slow_ms,
+            "hang_at": self.hang_at, "hang_started_on": self.hang_started_on if self.hang else None,
+            "nosim": m.nosim, "slow_ms": self.slow_ms, "busy": self.busy_fd is not None,
             "commands_seen": self.commands_seen,
             "commands": dict(self.counts),
             "last_command": self.history[-1][1] if self.history else None,
@@ -966,11 +989,36 @@ class Emulator:
                 self.outbuf.clear()
                 self.delayed.clear()
                 self.input_mode = None
+                self.hang_started_on = "control"
+            else:
+                self.hang_at = None
             self.inbuf.clear()
             return {"ok": True, "hang": self.hang}
+        if cmd == "hang_at":
+            if len(args) != 1:
+                return {"ok": False, "error": "usage: hang_at AT-COMMAND-PREFIX|off"}
+            self.hang_at = None if args[0].lower() == "off" else args[0].upper()
+            return {"ok": True, "hang_at": self.hang_at}
         if cmd == "hang_after_send":
             self.hang_after_send = self._onoff(args)
             return {"ok": True, "hang_after_send": self.hang_after_send}
+        if cmd == "busy":
+            on = self._onoff(args)
+            if not self.plugged:
+                return {"ok": False, "error": "unplugged"}
+            if on:
+                if self.busy_fd is None:
+                    fd = os.open(self.slave_name, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except OSError as e:
+                        os.close(fd)
+                        return {"ok": False, "error": "flock failed: %s" % e}
+                    self.busy_fd = fd
+            elif self.busy_fd is not None:
+                os.close(self.busy_fd)
+                self.busy_fd = None
+            return {"ok": True, "busy": self.busy_fd is not None}
         if cmd == "nosim":
             m.nosim = self._onoff(args)
             return {"ok": True, "nosim": m.nosim}
@@ -1006,8 +1054,8 @@ class Emulator:
                 "inject NUMBER TEXT...", "inject_ucs2 NUMBER TEXT...", "inject_gsm7 NUMBER TEXT...",
                 "inject_pdu HEX", '{"cmd":"inject","number":N,"text":T[,"encoding":E]}',
                 "sent", "sent_joined", "clear_sent", "storage", "clear",
-                "hang on|off", "hang_after_send on|off", "unplug", "replug",
-                "nosim on|off", "slow MS", "signal N", "status", "history [N]",
+                "hang on|off", "hang_at PREFIX|off", "hang_after_send on|off", "unplug", "replug",
+                "nosim on|off", "busy on|off", "slow MS", "signal N", "status", "history [N]",
                 "reset_counters", "help"]}
         return {"ok": False, "error": "unknown command %r (try help)" % cmd}
 
