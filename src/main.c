@@ -135,6 +135,7 @@ static int check_config(struct config *cfg)
     };
     printf("\n# doctor's report on %s\n", cfg->smsd_config);
     int warnings = gammu_smsdrc_doctor(cfg->smsdrc, &facts, stdout);
+    warnings += config_doctor(cfg, stdout);
     printf("# %d warning(s)\n", warnings);
     config_free(cfg);
     return 0;
