@@ -104,6 +104,22 @@ static void sync_mqtt_watch(struct agent *a)
         loop_watch(&a->loop, fd, mqtt_link_poll_events(a->mqtt), on_mqtt_io, a);
 }
 
+static void on_recovery_io(void *ctx, int fd, short revents)
+{
+    struct agent *a = ctx;
+    a->recovery.ops->on_readable(a->recovery.impl);
+}
+
+static void sync_recovery_watch(struct agent *a)
+{
+    int fd = a->recovery.ops->fd(a->recovery.impl);
+    if (a->recovery_fd_watched >= 0 && a->recovery_fd_watched != fd)
+        loop_unwatch(&a->loop, a->recovery_fd_watched);
+    a->recovery_fd_watched = fd;
+    if (fd >= 0)
+        loop_watch(&a->loop, fd, POLLIN, on_recovery_io, a);
+}
+
 static bool mqtt_settings_differ(const struct config *x, const struct config *y)
 {
     const char *xs[] = {x->mqtt_host, x->client_id, x->base_topic, x->mqtt_username, x->mqtt_password_file,
@@ -138,6 +154,7 @@ static void reload(struct agent *a)
     if (new_log)
         close_follower(a);
     a->cfg = next;
+    a->recovery.ops->reconfigure(a->recovery.impl, next);
     config_free(old);
     enum log_level level;
     if (log_level_from_str(a->cfg->log_level, &level) == 0)
@@ -191,7 +208,9 @@ struct agent *agent_new(struct config *cfg, const char *config_path, char *err, 
     health_init(&a->health, &p, a->started_mono_ms);
     stats_init(&a->stats);
     a->signal_fd = open_signalfd();
-    if (a->signal_fd < 0 || recovery_log_only_new(&a->recovery) < 0) {
+    a->recovery_fd_watched = -1;
+    struct recovery_observer obs = {agent_recovery_step, a};
+    if (a->signal_fd < 0 || recovery_ladder_new(&a->recovery, cfg, &obs) < 0) {
         format_checked(err, errsize, "setup: %s", strerror(errno));
         a->recovery.ops = NULL;
         agent_free(a);
@@ -245,6 +264,7 @@ static void run_due(struct agent *a, int64_t now_ms)
     if (a->state_dirty)
         agent_publish_state(a, now_ms);
     sync_mqtt_watch(a);
+    sync_recovery_watch(a);
 }
 
 int agent_run(struct agent *a)
@@ -285,6 +305,7 @@ void agent_free(struct agent *a)
     if (a->monitor.out_fd >= 0)
         loop_unwatch(&a->loop, a->monitor.out_fd);
     child_abort(&a->monitor);
+    agent_reply_clear(&a->reply);
     if (a->recovery.ops)
         a->recovery.ops->free(a->recovery.impl);
     if (a->signal_fd >= 0)

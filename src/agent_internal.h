@@ -25,6 +25,17 @@ struct agent_topics {
     char availability[AGENT_TOPIC_SIZE];
     char state[AGENT_TOPIC_SIZE];
     char event[AGENT_TOPIC_SIZE];
+    char requests[AGENT_TOPIC_SIZE]; /* <base>/request/+ */
+    char base[AGENT_TOPIC_SIZE];
+};
+
+/* Where and how to answer a request (zigbee2mqtt style, MQTT v5 aware). */
+struct pending_reply {
+    bool active;
+    char topic[AGENT_TOPIC_SIZE];
+    json_object *transaction; /* owned */
+    unsigned char correlation[256];
+    size_t correlation_len;
 };
 
 struct agent {
@@ -44,6 +55,9 @@ struct agent {
     struct stats stats;
     struct recovery recovery;
     bool recovery_running;
+    int recovery_fd_watched;        /* -1 none */
+    struct pending_reply reply;     /* for the request that started the recovery */
+    char recovery_method[32];       /* "auto" or the method asked for */
 
     int64_t started_mono_ms;
     char started_at[40];
@@ -65,8 +79,19 @@ struct agent {
 void agent_on_log_line(void *ctx, const char *line, size_t len, int truncated);
 void agent_apply_transition(struct agent *a, struct health_transition t, const char *trigger, int64_t now_ms);
 void agent_tick_recovery(struct agent *a, int64_t now_ms);
+void agent_start_recovery(struct agent *a, const char *method, const char *trigger, int64_t now_ms);
 void agent_refresh_probes(struct agent *a);
 struct health_policy agent_health_policy(const struct config *cfg);
+
+/* agent_requests.c */
+void agent_on_message(void *ctx, const struct mqtt_message *msg);
+void agent_subscribe_requests(struct agent *a);
+/* Sends a response and clears the reply; takes data. */
+void agent_reply(struct agent *a, struct pending_reply *r, bool ok, json_object *data, const char *error);
+void agent_reply_clear(struct pending_reply *r);
+/* Starts a recovery through the health policy; 0, or -1 with a reason. */
+int agent_request_recovery(struct agent *a, const char *method, const char *trigger, char *err, size_t errsize);
+void agent_recovery_step(void *ctx, const struct recovery_step *step);
 
 /* agent_monitor.c */
 void agent_run_monitor(struct agent *a, int64_t now_ms);

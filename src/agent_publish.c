@@ -20,7 +20,9 @@ int agent_topics_build(struct agent_topics *t, const char *base)
 {
     if (format_checked(t->availability, sizeof(t->availability), "%s/availability", base) < 0 ||
         format_checked(t->state, sizeof(t->state), "%s/state", base) < 0 ||
-        format_checked(t->event, sizeof(t->event), "%s/event", base) < 0)
+        format_checked(t->event, sizeof(t->event), "%s/event", base) < 0 ||
+        format_checked(t->requests, sizeof(t->requests), "%s/request/+", base) < 0 ||
+        format_checked(t->base, sizeof(t->base), "%s", base) < 0)
         return -1;
     return 0;
 }
@@ -87,18 +89,13 @@ static void on_connect(void *ctx)
     struct agent *a = ctx;
     static const char online[] = "online";
     mqtt_link_publish(a->mqtt, a->topics.availability, online, sizeof(online) - 1, 1, true, NULL);
+    agent_subscribe_requests(a);
     a->state_dirty = true;
 }
 
 static void on_disconnect(void *ctx)
 {
     (void)ctx;
-}
-
-static void on_message(void *ctx, const struct mqtt_message *msg)
-{
-    (void)ctx;
-    log_debug("mqtt: message on %s (%zu bytes) ignored", msg->topic, msg->len);
 }
 
 int agent_mqtt_open(struct agent *a, char *err, size_t errsize)
@@ -121,7 +118,7 @@ int agent_mqtt_open(struct agent *a, char *err, size_t errsize)
         .will_topic = a->topics.availability,
         .will_payload = "offline",
     };
-    struct mqtt_link_callbacks cb = {on_connect, on_disconnect, on_message, NULL};
+    struct mqtt_link_callbacks cb = {on_connect, on_disconnect, agent_on_message, NULL};
     a->mqtt = mqtt_link_new(&o, &cb, a, err, errsize);
     if (!a->mqtt)
         return -1;

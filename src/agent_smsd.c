@@ -6,6 +6,7 @@
 
 #include "agent_internal.h"
 #include "sms-sentinel/log.h"
+#include "sms-sentinel/port_holder.h"
 #include "sms-sentinel/smsd_line.h"
 #include "sms-sentinel/strbuf.h"
 #include "sms-sentinel/system_probe.h"
@@ -39,20 +40,28 @@ static json_object *text_json(struct smsd_text t)
     return t.ptr ? json_object_new_string_len(t.ptr, (int)t.len) : NULL;
 }
 
-static void start_recovery(struct agent *a, const char *trigger, int64_t now_ms)
+void agent_start_recovery(struct agent *a, const char *method, const char *trigger, int64_t now_ms)
 {
-    struct recovery_request req = {.method = "auto", .trigger = trigger};
+    struct recovery_request req = {.method = method, .trigger = trigger};
     char err[256] = "";
     json_object *fields = json_object_new_object();
     json_object_object_add(fields, "trigger", json_object_new_string(trigger));
-    json_object_object_add(fields, "method", json_object_new_string(req.method));
+    json_object_object_add(fields, "method", json_object_new_string(method));
+    /* A send that hung stays in the outbox and goes out again after recovery. */
+    if (a->outbox_depth > 0) {
+        json_object_object_add(fields, "outbox_pending", json_object_new_int(a->outbox_depth));
+        json_object_object_add(fields, "duplicate_risk", json_object_new_boolean(true));
+    }
     if (a->recovery.ops->start(a->recovery.impl, &req, now_ms, err, sizeof(err)) < 0) {
         log_error("recovery: cannot start: %s", err);
         json_object_object_add(fields, "error", json_object_new_string(err));
         agent_publish_event(a, "failed", fields);
+        if (a->reply.active)
+            agent_reply(a, &a->reply, false, NULL, err);
         agent_apply_transition(a, health_recovery_finished(&a->health, false, now_ms), trigger, now_ms);
         return;
     }
+    log_info("recovery: started (trigger %s, method %s)", trigger, method);
     a->recovery_running = true;
     agent_publish_event(a, "recovery_started", fields);
 }
@@ -72,9 +81,14 @@ void agent_apply_transition(struct agent *a, struct health_transition t, const c
     switch (t.action) {
     case HEALTH_ACTION_NONE:
         break;
-    case HEALTH_ACTION_RECOVER:
-        start_recovery(a, trigger, now_ms);
+    case HEALTH_ACTION_RECOVER: {
+        char method[sizeof(a->recovery_method)];
+        memcpy(method, a->recovery_method[0] ? a->recovery_method : "auto", sizeof(method));
+        method[sizeof(method) - 1] = '\0';
+        a->recovery_method[0] = '\0';
+        agent_start_recovery(a, method, trigger, now_ms);
         break;
+    }
     case HEALTH_ACTION_ALERT: {
         log_error("health: failed: %s; no automatic recovery until a manual reset", t.reason);
         json_object *fields = json_object_new_object();
@@ -87,7 +101,7 @@ void agent_apply_transition(struct agent *a, struct health_transition t, const c
 
 void agent_tick_recovery(struct agent *a, int64_t now_ms)
 {
-    if (!a->recovery_running || now_ms < a->recovery.ops->next_deadline_ms(a->recovery.impl))
+    if (!a->recovery_running)
         return;
     struct recovery_result r;
     if (!a->recovery.ops->tick(a->recovery.impl, now_ms, &r))
@@ -101,7 +115,14 @@ void agent_tick_recovery(struct agent *a, int64_t now_ms)
     json_object_object_add(fields, "method", json_object_new_string(r.method));
     json_object_object_add(fields, "result", json_object_new_string(r.result));
     json_object_object_add(fields, "duration_ms", json_object_new_int64(r.duration_ms));
-    agent_publish_event(a, r.success ? "recovered" : "recovery_finished", fields);
+    if (a->reply.active) {
+        json_object *data = json_object_new_object();
+        json_object_object_add(data, "method", json_object_new_string(r.method));
+        json_object_object_add(data, "result", json_object_new_string(r.result));
+        json_object_object_add(data, "duration_ms", json_object_new_int64(r.duration_ms));
+        agent_reply(a, &a->reply, r.success, data, r.success ? NULL : "recovery did not bring the modem back");
+    }
+    agent_publish_event(a, r.success ? "recovered" : "failed", fields);
     agent_apply_transition(a, health_recovery_finished(&a->health, r.success, now_ms), "recovery", now_ms);
     a->state_dirty = true;
 }
@@ -117,9 +138,42 @@ void agent_refresh_probes(struct agent *a)
         log_info("modem %s %s", a->cfg->device, modem == TRI_YES ? "present" : "missing");
     if (smsd != a->smsd_running && smsd != TRI_UNKNOWN)
         log_info("gammu-smsd %s", smsd == TRI_YES ? "running" : "not running");
+    bool smsd_gone = a->smsd_running == TRI_YES && smsd == TRI_NO;
+    bool tty_gone = a->modem_present == TRI_YES && modem == TRI_NO;
     a->modem_present = modem;
     a->smsd_running = smsd;
     a->outbox_depth = depth;
+    /* During a recovery gammu-smsd is stopped and the tty may vanish on purpose. */
+    if (a->recovery_running || !a->cfg->recovery_enabled)
+        return;
+    int64_t now_ms = clock_monotonic_ms();
+    if (smsd_gone)
+        agent_apply_transition(a, health_on_fault(&a->health, "gammu-smsd is not running", now_ms), "smsd_gone",
+                               now_ms);
+    else if (tty_gone)
+        agent_apply_transition(a, health_on_fault(&a->health, "the modem tty vanished", now_ms), "tty_gone",
+                               now_ms);
+}
+
+/* DEVICEOPENERROR often means another process (ModemManager) holds the port. */
+static void add_port_holders(struct agent *a, json_object *fields)
+{
+    struct port_holder holders[4];
+    long smsd_pid = -1;
+    probe_pidfile_alive(a->cfg->pidfile, &smsd_pid);
+    int n = a->cfg->device ? port_holder_find("/proc", a->cfg->device, smsd_pid, holders, 4) : 0;
+    if (n <= 0)
+        return;
+    json_object *list = json_object_new_array();
+    for (int i = 0; i < n; i++) {
+        log_warn("%s is held open by %s (pid %ld): gammu-smsd cannot open it", a->cfg->device, holders[i].name,
+                 holders[i].pid);
+        json_object *h = json_object_new_object();
+        json_object_object_add(h, "name", json_object_new_string(holders[i].name));
+        json_object_object_add(h, "pid", json_object_new_int64(holders[i].pid));
+        json_object_array_add(list, h);
+    }
+    json_object_object_add(fields, "port_held_by", list);
 }
 
 static void count_error(struct agent *a, const struct smsd_line *l, int64_t now_ms)
@@ -135,8 +189,13 @@ static void count_error(struct agent *a, const struct smsd_line *l, int64_t now_
     json_object_object_add(fields, "code", json_object_new_int(l->error_code));
     json_object_object_add(fields, "message", text_json(l->message));
     json_object_object_add(fields, "counted", json_object_new_boolean(counted));
+    if (strcmp(l->error_name, "DEVICEOPENERROR") == 0)
+        add_port_holders(a, fields);
     agent_publish_event(a, "error", fields);
     a->state_dirty = true;
+    if (a->recovery_running && (counted || security))
+        a->recovery.ops->on_log(a->recovery.impl, security ? RECOVERY_LOG_SECURITY : RECOVERY_LOG_COUNTED_ERROR,
+                                now_ms);
     agent_apply_transition(a, health_on_error(&a->health, counted, security, now_ms), "errors", now_ms);
 }
 
@@ -149,6 +208,10 @@ static void note_line(struct agent *a, const struct smsd_line *l, int64_t now_ms
         agent_apply_transition(a, health_on_good_sign(&a->health, now_ms), "log", now_ms);
         break;
     case SMSD_LINE_INIT_START:
+        if (a->recovery_running)
+            a->recovery.ops->on_log(a->recovery.impl, RECOVERY_LOG_INIT_START, now_ms);
+        agent_refresh_probes(a);
+        break;
     case SMSD_LINE_STOPPING:
     case SMSD_LINE_FAILED_TO_RUN:
         /* gammu-smsd (re)started or is going away: the pidfile may have changed. */

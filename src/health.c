@@ -150,6 +150,25 @@ struct health_transition health_on_error(struct health *h, bool counted, bool se
     return stay(h);
 }
 
+struct health_transition health_on_fault(struct health *h, const char *reason, int64_t now_ms)
+{
+    switch (h->state) {
+    case HEALTH_STARTING:
+    case HEALTH_OK:
+    case HEALTH_DEGRADED: {
+        struct health_transition t = escalate(h, now_ms);
+        if (t.action == HEALTH_ACTION_RECOVER)
+            h->reason = t.reason = reason;
+        return t;
+    }
+    case HEALTH_RECOVERING:
+    case HEALTH_COOLDOWN:
+    case HEALTH_FAILED:
+        return stay(h);
+    }
+    return stay(h);
+}
+
 struct health_transition health_on_good_sign(struct health *h, int64_t now_ms)
 {
     switch (h->state) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "sms-sentinel/agent.h"
+#include "sms-sentinel/cli_reset.h"
 #include "sms-sentinel/config.h"
 #include "sms-sentinel/gammu_smsdrc.h"
 #include "sms-sentinel/log.h"
@@ -185,6 +186,11 @@ int main(int argc, char **argv)
         return check_config(cfg);
     if (!strcmp(cli.command, "status"))
         return show_status(cfg);
+    if (!strcmp(cli.command, "reset")) {
+        int rc = cli_reset_run(cfg, cli.method);
+        config_free(cfg);
+        return rc;
+    }
     config_free(cfg);
     fprintf(stderr, "sms-sentinel: '%s' is not in this build yet\n", cli.command);
     return 1;

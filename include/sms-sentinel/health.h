@@ -67,6 +67,9 @@ void health_set_policy(struct health *h, const struct health_policy *policy);
 
 /* An error line. counted: its name is in [recovery] errors. security: SECURITYERROR. */
 struct health_transition health_on_error(struct health *h, bool counted, bool security, int64_t now_ms);
+/* gammu-smsd died or the modem's tty vanished: recover now if the limits allow
+ * (cooldown, max_per_hour, never after a SIM PIN error). */
+struct health_transition health_on_fault(struct health *h, const char *reason, int64_t now_ms);
 /* A sign the modem works: a successful poll, a received or transmitted SMS. */
 struct health_transition health_on_good_sign(struct health *h, int64_t now_ms);
 /* Time passed; call at health_next_deadline_ms() (earlier calls are harmless). */

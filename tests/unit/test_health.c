@@ -142,6 +142,29 @@ static void test_deadlines(void **state)
     assert_int_equal(health_next_deadline_ms(&h), 68000);
 }
 
+static void test_fault(void **state)
+{
+    (void)state;
+    struct health_policy p = {true, 3, 120000, 60000, 1, 30000};
+    struct health h;
+    health_init(&h, &p, 0);
+    struct health_transition t = health_on_fault(&h, "gammu-smsd is not running", 1000);
+    assert_int_equal(t.action, HEALTH_ACTION_RECOVER);
+    assert_string_equal(t.reason, "gammu-smsd is not running");
+    /* A second fault while recovering or cooling down changes nothing. */
+    t = health_on_fault(&h, "again", 2000);
+    assert_int_equal(t.action, HEALTH_ACTION_NONE);
+    health_recovery_finished(&h, false, 3000);
+    t = health_on_fault(&h, "again", 4000);
+    assert_int_equal(t.action, HEALTH_ACTION_NONE);
+    health_on_tick(&h, 63000);
+    assert_int_equal(h.state, HEALTH_OK);
+    /* max_per_hour = 1 is used up: the next fault ends in failed. */
+    t = health_on_fault(&h, "again", 64000);
+    assert_int_equal(t.action, HEALTH_ACTION_ALERT);
+    assert_int_equal(h.state, HEALTH_FAILED);
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -162,6 +185,7 @@ int main(void)
         cmocka_unit_test(test_scenarios),
         cmocka_unit_test(test_rate_limit),
         cmocka_unit_test(test_deadlines),
+        cmocka_unit_test(test_fault),
         cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
