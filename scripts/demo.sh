@@ -40,16 +40,18 @@ connection = at
 [smsd]
 service = files
 logfile = $work/smsd.log
-debuglevel = 0
+debuglevel = 1
 inboxpath = $work/spool/inbox/
 outboxpath = $work/spool/outbox/
 sentsmspath = $work/spool/sent/
 errorsmspath = $work/spool/error/
-inboxformat = unicode
+inboxformat = standard
 transmitformat = auto
+commtimeout = 1
 receivefrequency = 5
+loopsleep = 1
 statusfrequency = 0
-checksecurity = 0
+checksecurity = 1
 checkbattery = 0
 checksignal = 0
 checknetwork = 0
@@ -70,7 +72,7 @@ CONF
 
 echo "### MQTT traffic (mosquitto_sub -v -t 'sms-sentinel/#'):"
 stdbuf -oL mosquitto_sub -h 127.0.0.1 -p "$port" -t 'sms-sentinel/#' -v | sed -u 's/^/  mqtt> /' & pids+=($!)
-gammu-smsd -c "$work/gammu-smsdrc" -p "$work/smsd.pid" >"$work/gammu-smsd.out" 2>&1 & pids+=($!)
+LANG=C.UTF-8 LC_ALL=C.UTF-8 gammu-smsd -c "$work/gammu-smsdrc" -p "$work/smsd.pid" >"$work/gammu-smsd.out" 2>&1 & pids+=($!)
 "$bin" -c "$work/sms-sentinel.conf" 2>"$work/sms-sentinel.log" & pids+=($!)
 tail -n 0 -F "$work/smsd.log" 2>/dev/null | sed -u 's/^/  gammu-smsd.log> /' & pids+=($!)
 
@@ -86,8 +88,8 @@ wait_for 60 "Received IN" "$work/smsd.log"
 sleep 2
 echo "### inbox now holds: $(ls "$work/spool/inbox")"
 echo "### hanging the modem (it stops answering, like a ZTE MF112 after sending)."
-echo "### gammu-smsd notices only through libgammu's fixed timeouts: about 90 s."
-python3 tests/emulator/emuctl.py "$work/modem.ctl" hang on >/dev/null
+echo "### gammu-smsd notices only through libgammu's fixed timeouts: about 85 s."
+python3 tests/emulator/emuctl.py "$work/modem.ctl" "hang_at AT+CPIN?" >/dev/null
 wait_for 300 "TIMEOUT" "$work/smsd.log"
 sleep 3
 echo "### sms-sentinel status:"

@@ -75,6 +75,7 @@ static void handle_recovery_request(struct agent *a, const struct request *req, 
     const char *method = req->kind == REQUEST_RESTART_SMSD ? "restart_smsd" : req->method;
     char err[256];
     if (a->recovery_running || a->reply.active) {
+        reply->transaction = json_object_get(req->transaction);
         agent_reply(a, reply, false, NULL, "a recovery is already running");
         return;
     }

@@ -220,6 +220,7 @@ static void note_line(struct agent *a, const struct smsd_line *l, int64_t now_ms
     case SMSD_LINE_OTHER:
     case SMSD_LINE_ERROR:
     case SMSD_LINE_INIT_ERROR:
+    case SMSD_LINE_TERMINATING:
     case SMSD_LINE_SLEEPING:
     case SMSD_LINE_SEND_ERROR:
     case SMSD_LINE_SOFT_RESET:

@@ -208,8 +208,10 @@ static const struct key_def config_keys[] = {
     STR("smsd", "pidfile", "/run/gammu-smsd.pid", KEY_NONEMPTY, NULL, pidfile, NULL),
     ARGV("smsd", "start_command", "systemctl start gammu-smsd", KEY_NONEMPTY, start_command,
          "argv split on blanks, never a shell"),
-    ARGV("smsd", "stop_command", "systemctl stop gammu-smsd", KEY_NONEMPTY, stop_command, NULL),
-    ARGV("smsd", "restart_command", "systemctl restart gammu-smsd", KEY_NONEMPTY, restart_command, NULL),
+    ARGV("smsd", "stop_command", "systemctl stop gammu-smsd", 0, stop_command,
+         "empty: SIGTERM to the pidfile's process, SIGKILL after a grace period"),
+    ARGV("smsd", "restart_command", "systemctl restart gammu-smsd", 0, restart_command,
+         "empty: stop, then start_command"),
 
     STR("mqtt", "host", "localhost", KEY_NONEMPTY, check_host, mqtt_host, "the broker"),
     INT("mqtt", "port", "1883", 1, 65535, mqtt_port, "8883 when tls_ca is set"),

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "sms-sentinel/child.h"
 #include "sms-sentinel/fsutil.h"
@@ -20,10 +21,11 @@
 #include "sms-sentinel/system_probe.h"
 
 #define LIVENESS_POLL_MS 200
+#define FIRST_CHECK_MS 50   /* an idle gammu-smsd exits ~10 ms after SIGTERM */
 #define COMMAND_POLL_MS 100 /* a command whose daemon keeps our pipe open never sends EOF */
 #define KILL_WAIT_MS 5000   /* longer after SIGKILL: stuck in the kernel (D state) */
 
-enum phase { PH_IDLE, PH_COMMAND, PH_TERM_WAIT, PH_KILL_WAIT, PH_START_WAIT, PH_DONE };
+enum phase { PH_IDLE, PH_COMMAND, PH_CMD_SETTLE, PH_TERM_WAIT, PH_KILL_WAIT, PH_START_WAIT, PH_DONE };
 enum cmd_kind { CMD_STOP, CMD_START, CMD_RESTART };
 
 struct proc_id {
@@ -148,6 +150,16 @@ static int signal_target(const struct smsd_control *c, int sig)
     return kill((pid_t)c->target.pid, sig) == 0 ? 0 : -errno;
 }
 
+/* gammu-smsd leaves its pidfile behind, and refuses to start while that pid
+ * answers kill(pid, 0): a reused pid, or an unreaped zombie. */
+static int drop_stale_pidfile(const struct smsd_control *c)
+{
+    struct proc_id id;
+    if (read_target(c, &id))
+        return 0;
+    return unlink(c->pidfile) == 0 || errno == ENOENT ? 0 : -errno;
+}
+
 /* ---- ending ---- */
 
 static void finish(struct smsd_control *c, bool ok, int64_t now_ms)
@@ -203,6 +215,8 @@ static void begin_start(struct smsd_control *c, int64_t now_ms);
 
 static void stop_done(struct smsd_control *c, bool ok, int64_t now_ms)
 {
+    if (ok)
+        drop_stale_pidfile(c); /* best effort; START says so if it matters */
     if (ok && c->then_start)
         begin_start(c, now_ms);
     else
@@ -225,7 +239,7 @@ static void send_term(struct smsd_control *c, int64_t now_ms)
     c->phase = PH_TERM_WAIT;
     c->signalled_ms = now_ms;
     c->deadline_ms = now_ms + c->stop_grace_ms;
-    c->wake_ms = min64(now_ms + LIVENESS_POLL_MS, c->deadline_ms);
+    c->wake_ms = min64(now_ms + FIRST_CHECK_MS, c->deadline_ms);
 }
 
 static void send_kill(struct smsd_control *c, int64_t now_ms)
@@ -244,7 +258,7 @@ static void send_kill(struct smsd_control *c, int64_t now_ms)
     c->res.killed = true;
     c->phase = PH_KILL_WAIT;
     c->deadline_ms = now_ms + KILL_WAIT_MS;
-    c->wake_ms = now_ms; /* SIGKILL takes effect at once, unless in D state */
+    c->wake_ms = now_ms + FIRST_CHECK_MS; /* SIGKILL is quick, unless in D state */
 }
 
 static void step_term_wait(struct smsd_control *c, int64_t now_ms)
@@ -272,7 +286,15 @@ static void step_kill_wait(struct smsd_control *c, int64_t now_ms)
     }
 }
 
-static void after_stop_command(struct smsd_control *c, int64_t now_ms)
+/* A stop command that only sends a signal returns before the process is
+ * gone: one liveness check later, then SIGTERM ourselves. */
+static void settle_after_command(struct smsd_control *c, int64_t now_ms)
+{
+    c->phase = PH_CMD_SETTLE;
+    c->wake_ms = now_ms + LIVENESS_POLL_MS;
+}
+
+static void step_cmd_settle(struct smsd_control *c, int64_t now_ms)
 {
     if (!target_alive(c)) {
         note(c, "stopped by stop_command");
@@ -325,6 +347,9 @@ static void begin_start(struct smsd_control *c, int64_t now_ms)
         finish(c, true, now_ms);
         return;
     }
+    int rc = drop_stale_pidfile(c);
+    if (rc < 0)
+        note(c, "cannot remove stale %s: %s", c->pidfile, strerror(-rc));
     if (run_command(c, CMD_START, now_ms) < 0)
         finish(c, false, now_ms);
 }
@@ -351,7 +376,7 @@ static void command_finished(struct smsd_control *c, int64_t now_ms)
         note(c, "%s exited %d", cmd_name(c->cmd), st);
     switch (c->cmd) {
     case CMD_STOP:
-        after_stop_command(c, now_ms);
+        settle_after_command(c, now_ms);
         return;
     case CMD_START:
     case CMD_RESTART:
@@ -538,6 +563,7 @@ int64_t smsd_control_next_deadline_ms(const struct smsd_control *c)
     case PH_IDLE: return INT64_MAX;
     case PH_DONE: return 0;
     case PH_COMMAND: return min64(c->wake_ms, c->child.deadline_ms);
+    case PH_CMD_SETTLE:
     case PH_TERM_WAIT:
     case PH_KILL_WAIT:
     case PH_START_WAIT: return c->wake_ms;
@@ -556,6 +582,10 @@ static void step(struct smsd_control *c, int64_t now_ms)
             command_finished(c, now_ms);
         else
             c->wake_ms = now_ms + COMMAND_POLL_MS;
+        return;
+    case PH_CMD_SETTLE:
+        if (now_ms >= c->wake_ms)
+            step_cmd_settle(c, now_ms);
         return;
     case PH_TERM_WAIT:
         if (now_ms >= c->wake_ms)

@@ -17,6 +17,7 @@ struct prefix_rule {
 static const struct prefix_rule prefix_rules[] = {
     {"Starting phone communication", SMSD_LINE_INIT_START},
     {"Error at init connection", SMSD_LINE_INIT_ERROR},
+    {"Terminating communication", SMSD_LINE_TERMINATING},
     {"Going to ", SMSD_LINE_SLEEPING},
     {"Read ", SMSD_LINE_READ_MESSAGES},
     {"Received ", SMSD_LINE_RECEIVED},
@@ -32,6 +33,7 @@ static const char *const kind_names[SMSD_LINE_KIND_COUNT] = {
     [SMSD_LINE_ERROR] = "error",
     [SMSD_LINE_INIT_START] = "init_start",
     [SMSD_LINE_INIT_ERROR] = "init_error",
+    [SMSD_LINE_TERMINATING] = "terminating",
     [SMSD_LINE_SLEEPING] = "sleeping",
     [SMSD_LINE_READ_MESSAGES] = "read_messages",
     [SMSD_LINE_RECEIVED] = "received",
@@ -182,5 +184,5 @@ void smsd_line_classify(const char *line, size_t len, struct smsd_line *out)
 /* Names gammu adds in later versions still count: the number says "not NONE". */
 bool smsd_line_has_error(const struct smsd_line *l)
 {
-    return l->error_code > 1 && strcmp(l->error_name, "NONE") != 0;
+    return l->error_code > 1 && strcmp(l->error_name, "NONE") != 0 && l->kind != SMSD_LINE_TERMINATING;
 }

@@ -12,6 +12,7 @@ enum smsd_line_kind {
     SMSD_LINE_ERROR,        /* "...: text (NAME[n])" with NAME other than NONE */
     SMSD_LINE_INIT_START,   /* "Starting phone communication..." */
     SMSD_LINE_INIT_ERROR,   /* "Error at init connection: ... (NAME[n])" */
+    SMSD_LINE_TERMINATING,  /* "Terminating communication: ... (NAME[n])": repeats an earlier error */
     SMSD_LINE_SLEEPING,     /* "Going to 30 seconds sleep because of too many connection errors" */
     SMSD_LINE_READ_MESSAGES,/* "Read N messages": a successful poll */
     SMSD_LINE_RECEIVED,     /* "Received IN..." */
@@ -47,7 +48,8 @@ void smsd_line_classify(const char *line, size_t len, struct smsd_line *out);
 
 const char *smsd_line_kind_str(enum smsd_line_kind kind);
 
-/* True when the line carries a gammu error (error_code > 1, i.e. not NONE). */
+/* True when the line reports a new gammu error: a tag other than NONE, on any
+ * line but "Terminating communication", whose code is a stale repeat. */
 bool smsd_line_has_error(const struct smsd_line *l);
 
 #endif

@@ -168,22 +168,25 @@ connection = at
 [smsd]
 service = files
 logfile = {logfile}
-debuglevel = 0
+debuglevel = 1
 inboxpath = {spool}/inbox/
 outboxpath = {spool}/outbox/
 sentsmspath = {spool}/sent/
 errorsmspath = {spool}/error/
-inboxformat = unicode
+inboxformat = standard
 transmitformat = auto
-outboxformat = unicode
+commtimeout = 1
 receivefrequency = 5
+loopsleep = 1
 statusfrequency = 0
-commtimeout = 5
-checksecurity = 0
+checksecurity = 1
 checkbattery = 0
 checksignal = 0
 checknetwork = 0
 """
+# The settings of tests/emulator/gammurig.py FAST_SMSD: checksecurity = 1 makes
+# AT+CPIN? the command a hang hits, so gammu-smsd logs TIMEOUT after about 84 s.
+SMSD_ENV = {"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
 
 
 class Smsd:
@@ -200,8 +203,13 @@ class Smsd:
         self.proc = None
 
     def start(self):
-        self.proc = Proc("gammu-smsd", ["gammu-smsd", "-c", self.rc, "-p", self.pidfile], self.env.dir)
+        self.proc = Proc("gammu-smsd", ["gammu-smsd", "-c", self.rc, "-p", self.pidfile], self.env.dir, env=SMSD_ENV)
         return self
+
+    def control_lines(self):
+        """[smsd] commands so the daemon can restart this gammu-smsd itself."""
+        return ("start_command = env LANG=C.UTF-8 LC_ALL=C.UTF-8 gammu-smsd -c %s -p %s -d\n"
+                "stop_command =\nrestart_command =\n" % (self.rc, self.pidfile))
 
     def log(self):
         try:
@@ -212,15 +220,16 @@ class Smsd:
 
 
 class Daemon:
-    def __init__(self, env, broker_port, smsd, extra=""):
+    def __init__(self, env, broker_port, smsd, extra="", smsd_extra=None):
         self.env = env
         self.state_dir = os.path.join(env.dir, "state")
         self.conf = os.path.join(env.dir, "sms-sentinel.conf")
         with open(self.conf, "w") as f:
             f.write("[agent]\nnode_id = test\nstate_dir = %s\nlog_level = debug\n"
-                    "[smsd]\nconfig = %s\npidfile = %s\n"
+                    "[smsd]\nconfig = %s\npidfile = %s\n%s"
                     "[mqtt]\nhost = 127.0.0.1\nport = %d\nkeepalive = 10\n%s"
-                    % (self.state_dir, smsd.rc, smsd.pidfile, broker_port, extra))
+                    % (self.state_dir, smsd.rc, smsd.pidfile, smsd_extra if smsd_extra is not None else
+                       smsd.control_lines(), broker_port, extra))
         self.proc = None
 
     def start(self, *args):
@@ -230,6 +239,40 @@ class Daemon:
     def run(self, *args, timeout=30):
         return subprocess.run([SMS_SENTINEL] + list(args) + ["-c", self.conf], capture_output=True, text=True,
                               timeout=timeout)
+
+
+def fake_sysfs(root, port="1-1.2", vid="19d2", pid="0031", serial="MF112-0001"):
+    """A sysfs tree with one USB modem at port, as the kernel lays it out:
+    the device folder with idVendor/idProduct/authorized, an interface with a
+    ttyUSB, bus/usb/devices links and the usb driver's bind/unbind files."""
+    dev = os.path.join(root, "devices", "pci0000:00", "0000:00:14.0", "usb1", "1-1", port)
+    os.makedirs(os.path.join(dev, port + ":1.0", "ttyUSB0"), exist_ok=True)
+    for name, value in (("idVendor", vid), ("idProduct", pid), ("serial", serial), ("busnum", "1"),
+                        ("devnum", "7"), ("authorized", "1")):
+        with open(os.path.join(dev, name), "w") as f:
+            f.write(value + "\n")
+    links = os.path.join(root, "bus", "usb", "devices")
+    os.makedirs(links, exist_ok=True)
+    os.symlink(os.path.relpath(dev, links), os.path.join(links, port))
+    driver = os.path.join(root, "bus", "usb", "drivers", "usb")
+    os.makedirs(driver, exist_ok=True)
+    for name in ("bind", "unbind"):
+        open(os.path.join(driver, name), "w").close()
+    return dev
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def pid_alive(pidfile):
+    try:
+        pid = int(read(pidfile).strip())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
 
 
 class Env:
@@ -270,8 +313,8 @@ class Env:
         self.procs.append(smsd.proc)
         return smsd
 
-    def daemon(self, port, smsd, extra=""):
-        return Daemon(self, port, smsd, extra)
+    def daemon(self, port, smsd, extra="", smsd_extra=None):
+        return Daemon(self, port, smsd, extra, smsd_extra)
 
     def start_daemon(self, d, *args):
         d.start(*args)
@@ -283,6 +326,11 @@ class Env:
             s.stop()
         for p in reversed(self.procs):
             p.stop()
+        # gammu-smsd instances the daemon started itself (daemonized, -d).
+        pidfile = os.path.join(self.dir, "smsd.pid")
+        pid = pid_alive(pidfile) if os.path.exists(pidfile) else None
+        if pid:
+            os.kill(pid, signal.SIGKILL)
         if exc_type is not None:
             for p in self.procs:
                 sys.stdout.write("----- %s output -----\n%s\n" % (p.name, p.output()[-6000:]))

@@ -1,6 +1,6 @@
 """The MF112 failure: the modem stops answering. gammu-smsd 1.42 only notices
-through libgammu's fixed command timeouts (about 90 s with statusfrequency 0 and
-receivefrequency 5), then logs (TIMEOUT[14]). The daemon must count it, show
+through libgammu's fixed command timeouts (84 s when AT+CPIN? is the command
+that gets no answer), then logs (TIMEOUT[14]). The daemon must count it, show
 last_error TIMEOUT, and move health to degraded/recovering."""
 
 from harness import Env, log, wait_until
@@ -18,7 +18,7 @@ def main():
         emu.cmd("inject +33612345678 before the hang")
         wait_until(lambda: "Received IN" in smsd.log(), 60, "first SMS received")
         log("modem works; hanging it")
-        emu.cmd("hang on")
+        emu.cmd("hang_at AT+CPIN?")
         state = sub.wait_json("sms-sentinel/test/state",
                               lambda s: s["errors_total"] > 0 and (s["last_error"] or {}).get("name") == "TIMEOUT",
                               300, "errors_total > 0 with last_error TIMEOUT")

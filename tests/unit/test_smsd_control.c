@@ -252,6 +252,7 @@ static void test_stop_by_sigterm(void **state)
     assert_false(r.killed);
     assert_contains(r.message, "stopped by SIGTERM after");
     assert_true(r.duration_ms < 1000);
+    assert_int_equal(access(fx->pidfile, F_OK), -1); /* it names a zombie: stale */
     smsd_control_free(c);
 }
 
@@ -343,9 +344,12 @@ static void test_start_command_fails(void **state)
     smsd_control_free(c);
 }
 
+/* Also: a stale pidfile (here naming this test, not a "sleep") is removed
+ * first, since gammu-smsd refuses to start while its pid answers kill(pid, 0). */
 static void test_start_without_pidfile(void **state)
 {
     struct fx *fx = *state;
+    write_pidfile(fx->pidfile, (long)getpid());
     set_argv(&fx->start, "true", NULL);
     fx->opt.command_timeout_ms = 400;
     struct smsd_control *c = fx_control(fx);
@@ -355,6 +359,7 @@ static void test_start_without_pidfile(void **state)
     assert_int_equal(r.exit_status, 0);
     assert_contains(r.message, "names no live sleep after 400 ms");
     assert_true(r.duration_ms >= 400);
+    assert_int_equal(access(fx->pidfile, F_OK), -1);
     smsd_control_free(c);
 }
 
@@ -525,7 +530,7 @@ static int rig_setup(void **state)
     set_argv(&g->start, "gammu-smsd", "-c", g->rc, "-p", g->pidfile, "-d", NULL);
     g->opt = (struct smsd_control_options){
         .start_command = &g->start, .stop_command = &g->stop, .pidfile = g->pidfile,
-        .stop_grace_ms = 2000, .command_timeout_ms = 10000,
+        .stop_grace_ms = 8000, .command_timeout_ms = 10000, /* a stop during init takes ~4 s */
     };
     g->ok = true;
     return 0;
@@ -559,7 +564,9 @@ static bool emu_cmd(const struct rig *g, const char *cmd, char *reply, size_t si
 {
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", g->sock);
+    size_t plen = strlen(g->sock);
+    assert_true(plen < sizeof(sa.sun_path));
+    memcpy(sa.sun_path, g->sock, plen + 1);
     bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
     char line[128];
     snprintf(line, sizeof(line), "%s\n", cmd);
@@ -672,6 +679,8 @@ static void test_rig_start_suspend_resume(void **state)
     assert_true(r.ok);
     wait_for("the resume log line", 10000, resumed_line, g, mark);
     wait_for("gammu-smsd to open the port again", 10000, port_held, g, 0);
+    long base = emu_status_int(g, "AT+CPMS=");
+    wait_for("the first AT+CPMS poll after resume", 30000, polled_since, g, base);
     smsd_control_free(c);
 }
 
@@ -732,6 +741,7 @@ static void test_rig_stop_hung(void **state)
     struct rig *g = *state;
     if (!g->ok)
         skip();
+    g->opt.stop_grace_ms = 2000;
     struct smsd_control *c = smsd_control_new(&g->opt);
     assert_non_null(c);
     struct smsd_op_result r;

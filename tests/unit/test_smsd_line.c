@@ -30,7 +30,7 @@ static const struct line_case cases[] = {
      SMSD_LINE_INIT_ERROR, "TIMEOUT", 14, 4242, NULL, NULL},
     {"Sun 2026/12/06 18:01:28 gammu-smsd[4242]: Terminating communication: No response in specified timeout. "
      "Probably phone not connected. (TIMEOUT[14])",
-     SMSD_LINE_ERROR, "TIMEOUT", 14, 4242, NULL, NULL},
+     SMSD_LINE_TERMINATING, "TIMEOUT", 14, 4242, NULL, NULL},
     {"Sun 2026/12/06 18:01:28 gammu-smsd[4242]: Going to 30 seconds sleep because of too many connection errors",
      SMSD_LINE_SLEEPING, NULL, -1, 4242, NULL, NULL},
     {"Sun 2026/12/06 18:01:28 gammu-smsd[4242]: Already hit 4 errors", SMSD_LINE_OTHER, NULL, -1, 4242, NULL, NULL},
@@ -110,6 +110,7 @@ static void test_table(void **state)
         if (c->error_name)
             assert_string_equal(l.error_name, c->error_name);
         assert_int_equal(l.pid, c->pid);
+        assert_int_equal(smsd_line_has_error(&l), c->error_code > 1 && c->kind != SMSD_LINE_TERMINATING);
         if (c->file) {
             assert_non_null(l.file.ptr);
             assert_int_equal(l.file.len, strlen(c->file));
