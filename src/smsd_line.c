@@ -20,7 +20,7 @@ static const struct prefix_rule prefix_rules[] = {
     {"Terminating communication", SMSD_LINE_TERMINATING},
     {"Going to ", SMSD_LINE_SLEEPING},
     {"Read ", SMSD_LINE_READ_MESSAGES},
-    {"Received ", SMSD_LINE_RECEIVED},
+    {"Received IN", SMSD_LINE_RECEIVED}, /* not "Received message from:" (debuglevel 1) */
     {"Transmitted ", SMSD_LINE_TRANSMITTED},
     {"Error sending SMS", SMSD_LINE_SEND_ERROR},
     {"Soft reset return code", SMSD_LINE_SOFT_RESET},

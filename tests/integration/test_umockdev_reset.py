@@ -47,9 +47,18 @@ def check_cmocka(name, rc, out):
         sys.exit(f"{name}: no PASSED line")
 
 
+def child_env(**extra):
+    """The preload library goes first in LD_PRELOAD; a gcc ASan build (dynamic
+    runtime) would refuse to start unless told that this is fine."""
+    env = dict(os.environ, **extra)
+    asan = env.get("ASAN_OPTIONS", "")
+    env["ASAN_OPTIONS"] = (asan + ":" if asan else "") + "verify_asan_link_order=0"
+    return env
+
+
 def run_umockdev_run(exe):
     cmd = ["umockdev-run", "--device", DEVICE_FILE, "--ioctl", "/dev/bus/usb/001/001=" + HUB_IOCTL, "--", exe]
-    env = dict(os.environ, SMS_UMOCKDEV_HUB="1")
+    env = child_env(SMS_UMOCKDEV_HUB="1")
     p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=TIMEOUT)
     check_cmocka("umockdev-run", p.returncode, p.stdout)
     if "SKIPPED" in p.stdout:
@@ -86,7 +95,7 @@ def run_with_reset_counter(exe):
     testbed.add_from_file(DEVICE_FILE)
     handler = ResetCounter()
     testbed.attach_ioctl("/dev/bus/usb/001/002", handler)
-    env = dict(os.environ, UMOCKDEV_DIR=testbed.get_root_dir(), LD_PRELOAD="libumockdev-preload.so.0")
+    env = child_env(UMOCKDEV_DIR=testbed.get_root_dir(), LD_PRELOAD="libumockdev-preload.so.0")
     env.pop("SMS_UMOCKDEV_HUB", None)
     p = subprocess.Popen([exe], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     # The handler runs in this process's GLib main context: spin it until the
