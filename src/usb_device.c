@@ -372,7 +372,12 @@ static int resolve_auto(const char *root, const char *tty_device, struct usb_dev
         format_checked(err, errsize, "tty %s is not on a USB device (no idVendor above %s)", name, dev);
         return -ENODEV;
     }
-    rc = load_ids(dev, strrchr(dev, '/') + 1, out, err, errsize);
+    const char *port = strrchr(dev, '/') + 1;
+    if (!usb_port_path_valid(port)) {
+        format_checked(err, errsize, "tty %s hangs off %s, which is not a USB port device", name, dev);
+        return -ENODEV;
+    }
+    rc = load_ids(dev, port, out, err, errsize);
     if (rc < 0)
         return rc;
     memcpy(out->tty, name, sizeof(name));

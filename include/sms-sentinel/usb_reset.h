@@ -43,7 +43,8 @@ enum usb_method {
 #define USB_PORT_POWER_PAUSE_MS 2000
 #define USB_HUB_TIMEOUT_MS 1000
 
-/* "usbreset", "rebind", "authorized", "port_power" (the config's names). */
+/* "usbreset", "rebind", "authorized", "port_power" (the config's names); a
+ * static string. */
 const char *usb_method_str(enum usb_method m);
 /* 0, or -1 when name is not one of the above. */
 int usb_method_from_str(const char *name, enum usb_method *out);
