@@ -7,6 +7,7 @@ packages=(
   libmosquitto-dev libusb-1.0-0-dev libjson-c-dev libinih-dev libcmocka-dev
   mosquitto mosquitto-clients gammu gammu-smsd python3 procps
   clang libclang-rt-14-dev valgrind
+  umockdev libumockdev-dev gir1.2-umockdev-1.0 python3-gi
 )
 missing=()
 for p in "${packages[@]}"; do

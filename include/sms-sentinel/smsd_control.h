@@ -5,8 +5,19 @@
  *
  * A hung gammu-smsd ignores SIGTERM for minutes, so a stop escalates: the stop
  * command (if any), SIGTERM, stop_grace_ms of liveness checks, SIGKILL. The
- * process is identified by the pidfile plus /proc/<pid>/stat (comm and start
- * time), so a reused pid is never signalled and a zombie counts as gone. */
+ * process is identified by the pidfile plus <proc_root>/<pid>/stat (comm and
+ * start time), so a reused pid is never signalled and a zombie counts as gone.
+ *
+ *   STOP     not running: ok, "not running". ok once the process is gone.
+ *   START    already running: ok without running start_command. ok when the
+ *            command exits 0 and the pidfile names a live gammu-smsd within
+ *            command_timeout_ms.
+ *   RESTART  restart_command, then a pidfile naming a different process; or
+ *            STOP then START (no START after a failed STOP).
+ *   SUSPEND  SIGUSR1 (gammu-smsd closes the port); RESUME SIGUSR2. ok when
+ *            the signal was delivered; not running is a failure.
+ * A pidfile left behind by a gone process is removed after STOP and before
+ * START: gammu-smsd refuses to start while its pid answers kill(pid, 0). */
 #ifndef SMS_SENTINEL_SMSD_CONTROL_H
 #define SMS_SENTINEL_SMSD_CONTROL_H
 
@@ -42,8 +53,8 @@ struct smsd_control *smsd_control_new(const struct smsd_control_options *o);
 void smsd_control_free(struct smsd_control *c); /* kills a running command */
 
 /* Starts op. Returns 0 (then exactly one result follows from poll), -EBUSY
- * while an op runs, -EINVAL when op needs a command that is not configured
- * ("no start_command"); err says why. Failures after that (a command that
+ * while an op runs, -EINVAL without a pidfile ("no pidfile") or when op needs
+ * a command that is not configured ("no start_command"); err says why. Failures after that (a command that
  * cannot be run, gammu-smsd not running for SUSPEND) come as the result.
  * Never blocks. */
 int smsd_control_begin(struct smsd_control *c, enum smsd_op op, int64_t now_ms, char *err,
