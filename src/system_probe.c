@@ -14,6 +14,22 @@
 #include "sms-sentinel/fsutil.h"
 #include "sms-sentinel/strbuf.h"
 
+/* A dead child of a PID 1 that never reaps (some containers) stays a zombie and
+ * still answers kill(pid, 0). The state is the field after "(comm)". */
+static bool process_is_zombie(long pid)
+{
+    char path[64];
+    if (format_checked(path, sizeof(path), "/proc/%ld/stat", pid) < 0)
+        return false;
+    char *text = NULL;
+    if (fs_read_file(path, 4096, &text, NULL) < 0)
+        return false;
+    const char *close_paren = strrchr(text, ')');
+    bool zombie = close_paren && close_paren[1] == ' ' && close_paren[2] == 'Z';
+    free(text);
+    return zombie;
+}
+
 enum tristate probe_pidfile_alive(const char *pidfile, long *pid_out)
 {
     if (pid_out)
@@ -31,7 +47,9 @@ enum tristate probe_pidfile_alive(const char *pidfile, long *pid_out)
         return TRI_NO;
     if (pid_out)
         *pid_out = pid;
-    return (kill((pid_t)pid, 0) == 0 || errno == EPERM) ? TRI_YES : TRI_NO;
+    if (!(kill((pid_t)pid, 0) == 0 || errno == EPERM))
+        return TRI_NO;
+    return process_is_zombie(pid) ? TRI_NO : TRI_YES;
 }
 
 enum tristate probe_device_present(const char *device)
