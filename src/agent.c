@@ -223,6 +223,7 @@ struct agent *agent_new(struct config *cfg, const char *config_path, char *err, 
 static int64_t next_deadline(const struct agent *a, int64_t now_ms)
 {
     int64_t d = min64(a->next_state_ms, health_next_deadline_ms(&a->health));
+    d = min64(d, a->next_probe_ms);
     d = min64(d, a->follower_retry_ms);
     if (a->state_dirty)
         d = now_ms;
@@ -257,8 +258,12 @@ static void run_due(struct agent *a, int64_t now_ms)
     if (a->mqtt)
         mqtt_link_tick(a->mqtt, now_ms);
     agent_run_monitor(a, now_ms);
-    if (now_ms >= a->next_state_ms) {
+    if (now_ms >= a->next_probe_ms) {
+        /* gammu-smsd gone or the tty vanished: found within one period. */
         agent_refresh_probes(a);
+        a->next_probe_ms = now_ms + AGENT_PROBE_PERIOD_MS;
+    }
+    if (now_ms >= a->next_state_ms) {
         a->state_dirty = true;
     }
     if (a->state_dirty)

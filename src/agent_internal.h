@@ -19,6 +19,7 @@
 
 #define AGENT_TOPIC_SIZE 256
 #define AGENT_STATE_PERIOD_MS (60 * 1000)
+#define AGENT_PROBE_PERIOD_MS (10 * 1000)
 #define AGENT_SHUTDOWN_FLUSH_MS 1500
 
 struct agent_topics {
@@ -72,6 +73,7 @@ struct agent {
 
     bool state_dirty;           /* publish and save at the end of this turn */
     int64_t next_state_ms;      /* periodic state publish */
+    int64_t next_probe_ms;      /* pidfile and tty checks */
     int64_t follower_retry_ms;  /* INT64_MAX none */
 };
 

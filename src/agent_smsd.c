@@ -83,8 +83,7 @@ void agent_apply_transition(struct agent *a, struct health_transition t, const c
         break;
     case HEALTH_ACTION_RECOVER: {
         char method[sizeof(a->recovery_method)];
-        memcpy(method, a->recovery_method[0] ? a->recovery_method : "auto", sizeof(method));
-        method[sizeof(method) - 1] = '\0';
+        format_checked(method, sizeof(method), "%s", a->recovery_method[0] ? a->recovery_method : "auto");
         a->recovery_method[0] = '\0';
         agent_start_recovery(a, method, trigger, now_ms);
         break;

@@ -6,6 +6,8 @@
  * host name, client_id, base_topic, the TLS port), checks across keys, then the
  * paths gammu-smsd knows, from gammu-smsdrc. Every problem becomes one
  * "FILE:LINE: message"; any problem means no config. */
+#include "sms-sentinel/ladder.h"
+#include "sms-sentinel/usb_device.h"
 #include "sms-sentinel/config.h"
 
 #include <errno.h>
@@ -109,60 +111,21 @@ static const char *check_mail(const char *s)
     return NULL;
 }
 
-static bool is_hex4(const char *s)
-{
-    return strspn(s, "0123456789abcdefABCDEF") >= 4;
-}
-
-static bool is_vid_pid(const char *s)
-{
-    if (!is_hex4(s) || s[4] != ':' || !is_hex4(s + 5))
-        return false;
-    s += 9;
-    if (*s == '\0')
-        return true;
-    if (*s != ':' || s[1] == '\0')
-        return false;
-    for (s++; *s; s++)
-        if ((unsigned char)*s <= ' ' || (unsigned char)*s >= 0x7f)
-            return false;
-    return true;
-}
-
-/* "1-1.2": bus, '-', port numbers separated by '.'. */
-static bool is_port_path(const char *s)
-{
-    size_t bus = strspn(s, "0123456789");
-    if (bus == 0 || bus > 3 || s[bus] != '-')
-        return false;
-    s += bus;
-    while (*s == '-' || *s == '.') {
-        size_t n = strspn(s + 1, "0123456789");
-        if (n == 0 || n > 3)
-            return false;
-        s += 1 + n;
-        if (*s == '-')
-            return false;
-    }
-    return *s == '\0';
-}
-
+/* One parser for usb_device: the one the recovery uses. */
 static const char *check_usb_device(const char *s)
 {
-    if (strcmp(s, "auto") == 0 || is_vid_pid(s) || is_port_path(s))
+    struct usb_spec spec;
+    char err[160];
+    if (usb_spec_parse(s, &spec, err, sizeof(err)) == 0)
         return NULL;
     return "is not auto, VID:PID[:serial] (4 hex digits each) or a USB port path like 1-1.2";
 }
 
-static const char *const recovery_methods[] = {
-    "restart_smsd", "usbreset", "rebind", "authorized", "port_power", "command", NULL,
-};
-
 static const char *check_method(const char *s)
 {
-    for (int i = 0; recovery_methods[i]; i++)
-        if (strcmp(s, recovery_methods[i]) == 0)
-            return NULL;
+    enum recovery_method m;
+    if (recovery_method_from_str(s, &m) == 0)
+        return NULL;
     return "is not a recovery method (restart_smsd usbreset rebind authorized port_power command)";
 }
 
