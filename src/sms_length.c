@@ -53,14 +53,18 @@ static unsigned gsm7_cost(uint32_t cp)
 
 static unsigned ucs2_cost(uint32_t cp) { return cp > 0xFFFF ? 2 : 1; }
 
-/* Decodes the valid sequence of n bytes at s. */
-static uint32_t utf8_decode(const unsigned char *s, size_t n)
+size_t sms_utf8_next(const char *s, size_t len, uint32_t *cp)
 {
     static const unsigned char lead_mask[] = {0, 0x7F, 0x1F, 0x0F, 0x07};
-    uint32_t cp = s[0] & lead_mask[n];
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n = utf8_sequence_length(u, len);
+    if (n == 0)
+        return 0;
+    uint32_t c = u[0] & lead_mask[n];
     for (size_t i = 1; i < n; i++)
-        cp = (cp << 6) | (s[i] & 0x3F);
-    return cp;
+        c = (c << 6) | (u[i] & 0x3F);
+    *cp = c;
+    return n;
 }
 
 /* Running count of one pass: units, and the parts a greedy split gives. */
@@ -83,14 +87,13 @@ static void tally_add(struct tally *t, unsigned cost, size_t concat)
  * -1 on invalid UTF-8. */
 static int tally_text(const char *text, size_t len, enum sms_encoding enc, struct tally *t)
 {
-    const unsigned char *s = (const unsigned char *)text;
     size_t concat = enc == SMS_ENCODING_GSM7 ? SMS_GSM7_CONCAT : SMS_UCS2_CONCAT;
     *t = (struct tally){.parts = 1, .all_gsm = true};
     for (size_t i = 0; i < len;) {
-        size_t n = utf8_sequence_length(s + i, len - i);
+        uint32_t cp;
+        size_t n = sms_utf8_next(text + i, len - i, &cp);
         if (n == 0)
             return -1;
-        uint32_t cp = utf8_decode(s + i, n);
         unsigned g = gsm7_cost(cp);
         if (g == 0)
             t->all_gsm = false;

@@ -6,6 +6,7 @@
 #define SMS_SENTINEL_SMS_LENGTH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Units per part: one SMS, and one part of a concatenated SMS (the 6-byte
  * concatenation header that gammu writes takes the rest). */
@@ -32,5 +33,9 @@ const char *sms_encoding_str(enum sms_encoding e);
  * pair or a surrogate pair, as gammu and phones do. Returns 0, or -1 when the
  * text is not valid UTF-8 (out is then untouched). */
 int sms_length_count(const char *text, size_t len, struct sms_length *out);
+
+/* Decodes the UTF-8 character at s[0..len) into *cp; returns its length in
+ * bytes, or 0 when it is not valid UTF-8 (see utf8_sequence_length). */
+size_t sms_utf8_next(const char *s, size_t len, uint32_t *cp);
 
 #endif
