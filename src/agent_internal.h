@@ -39,6 +39,8 @@ struct pending_reply {
     size_t correlation_len;
 };
 
+struct agent_inbox;
+
 struct agent {
     struct config *cfg;
     char *config_path;
@@ -67,6 +69,8 @@ struct agent {
     enum tristate smsd_running;
     int outbox_depth;
 
+    struct agent_inbox *inbox;  /* NULL when no inbox folder is known */
+
     struct child monitor;       /* gammu-smsd-monitor, run every state period */
     int64_t next_monitor_ms;
     int signal_percent;         /* -1 unknown */
@@ -94,6 +98,14 @@ void agent_reply_clear(struct pending_reply *r);
 /* Starts a recovery through the health policy; 0, or -1 with a reason. */
 int agent_request_recovery(struct agent *a, const char *method, const char *trigger, char *err, size_t errsize);
 void agent_recovery_step(void *ctx, const struct recovery_step *step);
+
+/* agent_inbox.c */
+int agent_inbox_open(struct agent *a);
+void agent_inbox_close(struct agent *a);
+void agent_inbox_tick(struct agent *a, int64_t now_ms);
+int64_t agent_inbox_deadline_ms(const struct agent *a);
+void agent_inbox_on_published(struct agent *a, int mid);
+void agent_inbox_on_connection(struct agent *a, bool connected);
 
 /* agent_monitor.c */
 void agent_run_monitor(struct agent *a, int64_t now_ms);

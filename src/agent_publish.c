@@ -90,12 +90,18 @@ static void on_connect(void *ctx)
     static const char online[] = "online";
     mqtt_link_publish(a->mqtt, a->topics.availability, online, sizeof(online) - 1, 1, true, NULL);
     agent_subscribe_requests(a);
+    agent_inbox_on_connection(a, true);
     a->state_dirty = true;
+}
+
+static void on_published(void *ctx, int mid)
+{
+    agent_inbox_on_published(ctx, mid);
 }
 
 static void on_disconnect(void *ctx)
 {
-    (void)ctx;
+    agent_inbox_on_connection(ctx, false);
 }
 
 int agent_mqtt_open(struct agent *a, char *err, size_t errsize)
@@ -118,7 +124,7 @@ int agent_mqtt_open(struct agent *a, char *err, size_t errsize)
         .will_topic = a->topics.availability,
         .will_payload = "offline",
     };
-    struct mqtt_link_callbacks cb = {on_connect, on_disconnect, agent_on_message, NULL};
+    struct mqtt_link_callbacks cb = {on_connect, on_disconnect, agent_on_message, on_published};
     a->mqtt = mqtt_link_new(&o, &cb, a, err, errsize);
     if (!a->mqtt)
         return -1;

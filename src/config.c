@@ -215,6 +215,9 @@ static const struct key_def config_keys[] = {
     INT("sms", "max_per_hour", "60", 1, 3600, max_sms_per_hour, NULL),
     STR("sms", "forward_mail", "", 0, check_mail, forward_mail, "address; empty = off"),
     STR("sms", "sendmail", "/usr/sbin/sendmail", KEY_NONEMPTY, NULL, sendmail, NULL),
+    STR("sms", "archive", "", 0, NULL, inbox_archive,
+        "folder for inbox files once published; empty = <state_dir>/archive"),
+    BOOL("sms", "delete_received", "no", delete_received, "delete inbox files once published instead"),
 
     STR("probe", "own_number", "", 0, check_phone, own_number, "empty = probe off"),
     INT("probe", "interval", "21600", 1, 30 * 86400, probe_interval_s, "seconds between loopback probes"),

@@ -200,8 +200,9 @@ static int check_text(const char *s, size_t len, const struct config *cfg, struc
     }
     size_t limit = parts_limit(cfg);
     if (length->parts > limit) {
-        format_checked(err, errsize, "'text' needs %zu SMS parts (%zu %s units); at most %zu allowed (max_parts)",
-                       length->parts, length->units, sms_encoding_str(length->encoding), limit);
+        format_checked(err, errsize, "'text' needs %zu SMS parts (%zu %s); at most %zu allowed (max_parts)",
+                       length->parts, length->units,
+                       length->encoding == SMS_ENCODING_GSM7 ? "GSM 7-bit septets" : "UCS-2 units", limit);
         return -1;
     }
     return 0;

@@ -83,6 +83,8 @@ struct config {
     int max_parts;
     int max_sms_per_hour;
     char *forward_mail;
+    char *inbox_archive;   /* where published inbox files go; "" = <state_dir>/archive */
+    bool delete_received;  /* delete them instead */
     char *sendmail;
 
     /* [probe] */

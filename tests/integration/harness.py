@@ -85,8 +85,20 @@ class Broker:
         conf = os.path.join(env.dir, "mosquitto.conf")
         with open(conf, "w") as f:
             f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n" % self.port)
+        self.conf = conf
+        self.env = env
         self.proc = Proc("mosquitto", ["mosquitto", "-c", conf], env.dir)
         wait_until(self._listening, 10, "mosquitto on port %d" % self.port)
+
+    def stop(self):
+        self.proc.stop()
+
+    def start(self):
+        """Starts it again on the same port (after stop)."""
+        self.env.procs.remove(self.proc)
+        self.proc = Proc("mosquitto", ["mosquitto", "-c", self.conf], self.env.dir)
+        self.env.procs.append(self.proc)
+        wait_until(self._listening, 10, "mosquitto on port %d again" % self.port)
 
     def _listening(self):
         try:

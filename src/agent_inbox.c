@@ -1,0 +1,319 @@
+/* agent_inbox: received SMS to MQTT with nothing lost. gammu-smsd's inbox
+ * folder is the durable record: a file is read, decoded, joined with the other
+ * parts of its message and published at QoS 1 with a stable id (its first
+ * part's name); only the broker's PUBACK releases the files (archive folder or
+ * delete). A crash, kill -9 or broker outage leaves them in the inbox, so the
+ * next scan publishes them again with the same id: at least once, never lost. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent_internal.h"
+#include "sms-sentinel/dir_watch.h"
+#include "sms-sentinel/fsutil.h"
+#include "sms-sentinel/gammu_smsdrc.h"
+#include "sms-sentinel/inbox_decode.h"
+#include "sms-sentinel/inbox_name.h"
+#include "sms-sentinel/log.h"
+#include "sms-sentinel/multipart.h"
+#include "sms-sentinel/strbuf.h"
+#include "sms-sentinel/text.h"
+#include "sms-sentinel/timefmt.h"
+
+#define INBOX_MAX_PENDING 1024
+#define INBOX_REJECTED_MAX 256
+
+struct inbox_pending {
+    char id[INBOX_ID_SIZE];
+    char (*files)[INBOX_NAME_MAX + 1];
+    unsigned nfiles;
+    char *payload; /* the JSON published */
+    int mid;       /* -1 until published on the current connection */
+};
+
+struct agent_inbox {
+    struct dir_watch *watch;
+    struct multipart *parts;
+    struct inbox_pending pending[INBOX_MAX_PENDING];
+    unsigned npending;
+    char rejected[INBOX_REJECTED_MAX][INBOX_NAME_MAX + 1]; /* logged once, left in place */
+    unsigned nrejected;
+    char topic[AGENT_TOPIC_SIZE];
+};
+
+static bool file_known(const struct agent_inbox *in, const char *name)
+{
+    for (unsigned i = 0; i < in->npending; i++)
+        for (unsigned k = 0; k < in->pending[i].nfiles; k++)
+            if (strcmp(in->pending[i].files[k], name) == 0)
+                return true;
+    for (unsigned i = 0; i < in->nrejected; i++)
+        if (strcmp(in->rejected[i], name) == 0)
+            return true;
+    return false;
+}
+
+static void reject(struct agent *a, const char *name, const char *why)
+{
+    struct agent_inbox *in = a->inbox;
+    if (in->nrejected < INBOX_REJECTED_MAX)
+        format_checked(in->rejected[in->nrejected++], INBOX_NAME_MAX + 1, "%s", name);
+    char shown[INBOX_NAME_MAX + 1];
+    text_copy_clean(shown, sizeof(shown), name, strlen(name));
+    log_error("inbox file %s left in place: %s", shown, why);
+    json_object *fields = json_object_new_object();
+    json_object_object_add(fields, "file", json_object_new_string(shown));
+    json_object_object_add(fields, "error", json_object_new_string(why));
+    agent_publish_event(a, "inbox_error", fields);
+}
+
+static enum inbox_format configured_format(const struct agent *a)
+{
+    enum inbox_format f = INBOX_FORMAT_AUTO;
+    if (a->cfg->smsdrc && a->cfg->smsdrc->inbox_format)
+        inbox_format_from_string(a->cfg->smsdrc->inbox_format, &f);
+    return f;
+}
+
+static int read_inbox_file(const struct agent *a, const char *name, char **data, size_t *len)
+{
+    char path[4096];
+    if (format_checked(path, sizeof(path), "%s/%s", a->cfg->inbox, name) < 0)
+        return -ENAMETOOLONG;
+    return fs_read_file(path, INBOX_DECODE_MAX_INPUT, data, len);
+}
+
+static void on_inbox_file(void *ctx, const char *name)
+{
+    struct agent *a = ctx;
+    struct agent_inbox *in = a->inbox;
+    if (strncmp(name, "IN", 2) != 0 || file_known(in, name))
+        return;
+    struct inbox_name parsed;
+    enum inbox_name_error nerr = inbox_name_parse(name, strlen(name), &parsed);
+    if (nerr != 0) {
+        reject(a, name, inbox_name_error_str(nerr));
+        return;
+    }
+    char *data = NULL;
+    size_t len = 0;
+    int rc = read_inbox_file(a, name, &data, &len);
+    if (rc < 0) {
+        reject(a, name, strerror(-rc));
+        return;
+    }
+    struct inbox_decode_opts opts = {.format = configured_format(a), .strict_utf8 = false};
+    struct inbox_message msg;
+    enum inbox_decode_error derr = inbox_decode(&opts, parsed.ext, (const unsigned char *)data, len, &msg);
+    free(data);
+    if (derr != INBOX_DECODE_OK) {
+        reject(a, name, inbox_decode_error_str(derr));
+        return;
+    }
+    if (msg.latin1)
+        log_warn("inbox file %s is not UTF-8: read as ISO-8859-1 (give gammu-smsd a UTF-8 locale)", parsed.id);
+    unsigned total = msg.concat.present ? msg.concat.total : 0;
+    enum multipart_add_result ar =
+        multipart_add(in->parts, &parsed, msg.text, msg.text_len, total, clock_monotonic_ms());
+    inbox_message_free(&msg);
+    if (ar == MULTIPART_FULL || ar == MULTIPART_REJECTED || ar == MULTIPART_NO_MEMORY)
+        log_warn("inbox file %s: %s; it will be read again on the next scan", parsed.id,
+                 multipart_add_result_str(ar));
+}
+
+/* SMSC time from the file name, shown in the local zone (gammu gives none). */
+static void received_at(const struct inbox_name *n, char *buf, size_t size)
+{
+    struct tm tm = {.tm_year = (int)n->year - 1900, .tm_mon = (int)n->month - 1, .tm_mday = (int)n->day,
+                    .tm_hour = (int)n->hour, .tm_min = (int)n->minute, .tm_sec = (int)n->second, .tm_isdst = -1};
+    time_t t = n->year ? mktime(&tm) : time(NULL);
+    if (format_iso8601(t, buf, size) < 0)
+        buf[0] = '\0';
+}
+
+static char *build_payload(const struct multipart_message *m)
+{
+    char at[40];
+    received_at(&m->first, at, sizeof(at));
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_string(m->first.id));
+    json_object_object_add(o, "number", json_object_new_string(m->first.sender));
+    json_object_object_add(o, "text", json_object_new_string_len(m->text, (int)m->text_len));
+    json_object_object_add(o, "received_at", json_object_new_string(at));
+    json_object_object_add(o, "parts", json_object_new_int((int)m->parts));
+    char *text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
+    return text;
+}
+
+static void publish_pending(struct agent *a, struct inbox_pending *p)
+{
+    if (!a->mqtt || !mqtt_link_connected(a->mqtt) || p->mid >= 0)
+        return;
+    int mid = -1;
+    if (mqtt_link_publish(a->mqtt, a->inbox->topic, p->payload, strlen(p->payload), 1, false, &mid) == 0)
+        p->mid = mid;
+}
+
+static void take_message(struct agent *a, struct multipart_message *m)
+{
+    struct agent_inbox *in = a->inbox;
+    if (in->npending >= INBOX_MAX_PENDING) {
+        /* The files stay; the next scan after the backlog drains takes them. */
+        multipart_message_free(m);
+        return;
+    }
+    struct inbox_pending *p = &in->pending[in->npending];
+    memset(p, 0, sizeof(*p));
+    format_checked(p->id, sizeof(p->id), "%s", m->first.id);
+    p->files = m->files;
+    p->nfiles = m->parts;
+    m->files = NULL;
+    p->payload = build_payload(m);
+    p->mid = -1;
+    multipart_message_free(m);
+    if (!p->payload) {
+        free(p->files);
+        return;
+    }
+    in->npending++;
+    log_info("received SMS %s (%u part%s)", p->id, p->nfiles, p->nfiles == 1 ? "" : "s");
+    publish_pending(a, p);
+}
+
+static int release_file(const struct agent *a, const char *name)
+{
+    char from[4096], to[4096];
+    if (format_checked(from, sizeof(from), "%s/%s", a->cfg->inbox, name) < 0)
+        return -ENAMETOOLONG;
+    if (a->cfg->delete_received)
+        return unlink(from) == 0 || errno == ENOENT ? 0 : -errno;
+    char dir[4096];
+    int n = a->cfg->inbox_archive && *a->cfg->inbox_archive
+                ? format_checked(dir, sizeof(dir), "%s", a->cfg->inbox_archive)
+                : format_checked(dir, sizeof(dir), "%s/archive", a->cfg->state_dir);
+    if (n < 0 || format_checked(to, sizeof(to), "%s/%s", dir, name) < 0)
+        return -ENAMETOOLONG;
+    int rc = fs_mkdir_p(dir, 0750);
+    if (rc < 0)
+        return rc;
+    if (rename(from, to) == 0 || errno == ENOENT)
+        return 0;
+    return -errno;
+}
+
+static void release(struct agent *a, unsigned index)
+{
+    struct agent_inbox *in = a->inbox;
+    struct inbox_pending *p = &in->pending[index];
+    for (unsigned k = 0; k < p->nfiles; k++) {
+        int rc = release_file(a, p->files[k]);
+        if (rc < 0)
+            log_error("inbox file %s published but not released: %s", p->files[k], strerror(-rc));
+    }
+    a->stats.sms_received++;
+    a->state_dirty = true;
+    free(p->files);
+    free(p->payload);
+    in->pending[index] = in->pending[--in->npending];
+}
+
+void agent_inbox_on_published(struct agent *a, int mid)
+{
+    if (!a->inbox)
+        return;
+    for (unsigned i = 0; i < a->inbox->npending; i++) {
+        if (a->inbox->pending[i].mid == mid) {
+            release(a, i);
+            return;
+        }
+    }
+}
+
+void agent_inbox_on_connection(struct agent *a, bool connected)
+{
+    if (!a->inbox)
+        return;
+    for (unsigned i = 0; i < a->inbox->npending; i++) {
+        /* Not acknowledged on the old connection: publish again, same id. */
+        a->inbox->pending[i].mid = -1;
+        if (connected)
+            publish_pending(a, &a->inbox->pending[i]);
+    }
+}
+
+static void on_inbox_io(void *ctx, int fd, short revents)
+{
+    struct agent *a = ctx;
+    dir_watch_process(a->inbox->watch, clock_monotonic_ms());
+}
+
+int agent_inbox_open(struct agent *a)
+{
+    if (!a->cfg->inbox || !*a->cfg->inbox) {
+        log_warn("no inbox folder known (set inboxpath in gammu-smsdrc or [smsd] inbox): received SMS are not published");
+        return 0;
+    }
+    struct agent_inbox *in = calloc(1, sizeof(*in));
+    struct multipart_config mc;
+    multipart_config_default(&mc);
+    if (!in || !(in->parts = multipart_new(&mc)) ||
+        format_checked(in->topic, sizeof(in->topic), "%s/sms/received", a->cfg->base_topic) < 0) {
+        free(in);
+        return -1;
+    }
+    a->inbox = in;
+    in->watch = dir_watch_open(a->cfg->inbox, on_inbox_file, a);
+    if (!in->watch) {
+        log_error("cannot watch %s: %s", a->cfg->inbox, strerror(errno));
+        agent_inbox_close(a);
+        return -1;
+    }
+    loop_watch(&a->loop, dir_watch_fd(in->watch), POLLIN, on_inbox_io, a);
+    log_info("watching the inbox %s", a->cfg->inbox);
+    return 0;
+}
+
+void agent_inbox_tick(struct agent *a, int64_t now_ms)
+{
+    struct agent_inbox *in = a->inbox;
+    if (!in)
+        return;
+    if (now_ms >= dir_watch_next_deadline_ms(in->watch))
+        dir_watch_process(in->watch, now_ms);
+    struct multipart_message m;
+    while (multipart_poll(in->parts, now_ms, &m) == 1)
+        take_message(a, &m);
+}
+
+int64_t agent_inbox_deadline_ms(const struct agent *a)
+{
+    if (!a->inbox)
+        return INT64_MAX;
+    int64_t d = dir_watch_next_deadline_ms(a->inbox->watch);
+    int64_t m = multipart_next_deadline(a->inbox->parts);
+    return m >= 0 && m < d ? m : d;
+}
+
+void agent_inbox_close(struct agent *a)
+{
+    struct agent_inbox *in = a->inbox;
+    if (!in)
+        return;
+    if (in->watch) {
+        loop_unwatch(&a->loop, dir_watch_fd(in->watch));
+        dir_watch_close(in->watch);
+    }
+    multipart_free(in->parts);
+    for (unsigned i = 0; i < in->npending; i++) {
+        free(in->pending[i].files);
+        free(in->pending[i].payload);
+    }
+    free(in);
+    a->inbox = NULL;
+}
