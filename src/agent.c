@@ -237,6 +237,7 @@ static int64_t next_deadline(const struct agent *a, int64_t now_ms)
     if (a->recovery_running)
         d = min64(d, a->recovery.ops->next_deadline_ms(a->recovery.impl));
     d = min64(d, agent_inbox_deadline_ms(a));
+    d = min64(d, agent_send_deadline_ms(a));
     return min64(d, agent_monitor_deadline_ms(a));
 }
 
@@ -260,6 +261,7 @@ static void run_due(struct agent *a, int64_t now_ms)
         mqtt_link_tick(a->mqtt, now_ms);
     agent_run_monitor(a, now_ms);
     agent_inbox_tick(a, now_ms);
+    agent_send_tick(a, now_ms);
     if (now_ms >= a->next_probe_ms) {
         /* gammu-smsd gone or the tty vanished: found within one period. */
         agent_refresh_probes(a);
@@ -281,6 +283,7 @@ int agent_run(struct agent *a)
     agent_refresh_probes(a);
     open_follower(a);
     agent_inbox_open(a);
+    agent_send_open(a);
     if (agent_mqtt_open(a, err, sizeof(err)) < 0) {
         log_error("mqtt: %s", err);
         return 1;
@@ -310,6 +313,7 @@ void agent_free(struct agent *a)
         return;
     close_follower(a);
     agent_inbox_close(a);
+    agent_send_close(a);
     agent_mqtt_close(a, false);
     if (a->monitor.out_fd >= 0)
         loop_unwatch(&a->loop, a->monitor.out_fd);

@@ -40,6 +40,7 @@ struct pending_reply {
 };
 
 struct agent_inbox;
+struct agent_send;
 
 struct agent {
     struct config *cfg;
@@ -70,6 +71,7 @@ struct agent {
     int outbox_depth;
 
     struct agent_inbox *inbox;  /* NULL when no inbox folder is known */
+    struct agent_send *send;    /* NULL when no outbox folder is known */
 
     struct child monitor;       /* gammu-smsd-monitor, run every state period */
     int64_t next_monitor_ms;
@@ -106,6 +108,13 @@ void agent_inbox_tick(struct agent *a, int64_t now_ms);
 int64_t agent_inbox_deadline_ms(const struct agent *a);
 void agent_inbox_on_published(struct agent *a, int mid);
 void agent_inbox_on_connection(struct agent *a, bool connected);
+
+/* agent_send.c */
+int agent_send_open(struct agent *a);
+void agent_send_close(struct agent *a);
+void agent_send_request(struct agent *a, const void *payload, size_t len, struct pending_reply *reply);
+void agent_send_tick(struct agent *a, int64_t now_ms);
+int64_t agent_send_deadline_ms(const struct agent *a);
 
 /* agent_monitor.c */
 void agent_run_monitor(struct agent *a, int64_t now_ms);

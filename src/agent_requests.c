@@ -112,8 +112,7 @@ static void handle_request(struct agent *a, enum request_kind kind, const struct
         agent_reply(a, reply, true, agent_snapshot(a, clock_monotonic_ms()), NULL);
         break;
     case REQUEST_SEND_SMS:
-        reply->transaction = json_object_get(req.transaction);
-        agent_reply(a, reply, false, NULL, "send_sms is not available in this version");
+        agent_send_request(a, msg->payload, msg->len, reply);
         break;
     }
     request_clear(&req);

@@ -10,6 +10,7 @@
 
 #include "sms-sentinel/agent.h"
 #include "sms-sentinel/cli_reset.h"
+#include "sms-sentinel/cli_send.h"
 #include "sms-sentinel/config.h"
 #include "sms-sentinel/gammu_smsdrc.h"
 #include "sms-sentinel/log.h"
@@ -186,6 +187,16 @@ int main(int argc, char **argv)
         return check_config(cfg);
     if (!strcmp(cli.command, "status"))
         return show_status(cfg);
+    if (!strcmp(cli.command, "send")) {
+        if (cli.argc != 2) {
+            fprintf(stderr, "sms-sentinel: usage: send [-c FILE] NUMBER TEXT\n");
+            config_free(cfg);
+            return EXIT_USAGE;
+        }
+        int rc = cli_send_run(cfg, cli.argv[0], cli.argv[1]);
+        config_free(cfg);
+        return rc;
+    }
     if (!strcmp(cli.command, "reset")) {
         int rc = cli_reset_run(cfg, cli.method);
         config_free(cfg);

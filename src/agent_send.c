@@ -1,0 +1,240 @@
+/* agent_send: send_sms requests to gammu-smsd's outbox and their outcome on
+ * <base>/sms/sent. A request is validated (sms_send), charged against
+ * max_per_hour, written atomically (outbox) and answered "ok" with its ids once
+ * durable. The outcome: the file reaching the sent folder is "sent"; gammu-smsd
+ * 1.42 retries a failing send forever and never uses the error folder, so a
+ * file still in the outbox after SEND_TIMEOUT_MS is moved to the error folder
+ * by us and reported "failed". */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent_internal.h"
+#include "sms-sentinel/dir_watch.h"
+#include "sms-sentinel/log.h"
+#include "sms-sentinel/outbox.h"
+#include "sms-sentinel/sms_send.h"
+#include "sms-sentinel/strbuf.h"
+#include "sms-sentinel/timefmt.h"
+
+#define SEND_TIMEOUT_MS (10 * 60 * 1000)
+#define SEND_MAX_OUTSTANDING 256
+
+struct outstanding {
+    struct outbox_entry entry;
+    char number[SMS_NUMBER_SIZE];
+    json_object *transaction; /* owned */
+    int64_t queued_ms;
+};
+
+struct agent_send {
+    struct outbox outbox;
+    struct sms_rate rate;
+    struct dir_watch *sent_watch;
+    struct outstanding items[SEND_MAX_OUTSTANDING];
+    int count;
+    char topic[AGENT_TOPIC_SIZE];
+};
+
+static void publish_outcome(struct agent *a, const struct outstanding *o, const char *status, const char *why)
+{
+    json_object *m = json_object_new_object();
+    json_object_object_add(m, "id", json_object_new_string(o->entry.id));
+    json_object_object_add(m, "number", json_object_new_string(o->number));
+    json_object_object_add(m, "status", json_object_new_string(status));
+    if (why)
+        json_object_object_add(m, "error", json_object_new_string(why));
+    json_object_object_add(m, "transaction", o->transaction ? json_object_get(o->transaction) : NULL);
+    size_t len = 0;
+    const char *text = json_object_to_json_string_length(m, JSON_C_TO_STRING_PLAIN, &len);
+    if (!a->mqtt || mqtt_link_publish(a->mqtt, a->send->topic, text, len, 1, false, NULL) < 0)
+        log_warn("could not publish the outcome of SMS %s", o->entry.id);
+    json_object_put(m);
+}
+
+static void forget(struct agent_send *s, int i)
+{
+    json_object_put(s->items[i].transaction);
+    s->items[i] = s->items[--s->count];
+}
+
+static void on_sent_file(void *ctx, const char *name)
+{
+    struct agent *a = ctx;
+    struct agent_send *s = a->send;
+    char id[OUTBOX_ID_SIZE];
+    if (outbox_name_id(name, id) < 0)
+        return;
+    for (int i = 0; i < s->count; i++) {
+        if (strcmp(s->items[i].entry.id, id) == 0) {
+            log_info("SMS %s to %s sent", id, s->items[i].number);
+            publish_outcome(a, &s->items[i], "sent", NULL);
+            a->stats.sms_sent++;
+            a->state_dirty = true;
+            forget(s, i);
+            return;
+        }
+    }
+}
+
+static void on_sent_io(void *ctx, int fd, short revents)
+{
+    struct agent *a = ctx;
+    dir_watch_process(a->send->sent_watch, clock_monotonic_ms());
+}
+
+int agent_send_open(struct agent *a)
+{
+    if (!a->cfg->outbox || !*a->cfg->outbox)
+        return 0;
+    struct agent_send *s = calloc(1, sizeof(*s));
+    if (!s || format_checked(s->topic, sizeof(s->topic), "%s/sms/sent", a->cfg->base_topic) < 0) {
+        free(s);
+        return -1;
+    }
+    sms_rate_init(&s->rate);
+    s->outbox.dirfd = -1;
+    if (outbox_open(&s->outbox, a->cfg->outbox) < 0)
+        log_warn("cannot open the outbox %s: %s (send requests will fail until it exists)", a->cfg->outbox,
+                 strerror(errno));
+    const char *sent = a->cfg->sent && *a->cfg->sent ? a->cfg->sent : a->cfg->outbox;
+    s->sent_watch = dir_watch_open(sent, on_sent_file, a);
+    if (s->sent_watch)
+        loop_watch(&a->loop, dir_watch_fd(s->sent_watch), POLLIN, on_sent_io, a);
+    a->send = s;
+    return 0;
+}
+
+void agent_send_close(struct agent *a)
+{
+    struct agent_send *s = a->send;
+    if (!s)
+        return;
+    if (s->sent_watch) {
+        loop_unwatch(&a->loop, dir_watch_fd(s->sent_watch));
+        dir_watch_close(s->sent_watch);
+    }
+    outbox_close(&s->outbox);
+    while (s->count > 0)
+        forget(s, 0);
+    free(s);
+    a->send = NULL;
+}
+
+static int queue(struct agent *a, const struct sms_send *req, json_object **data, char *err, size_t errsize)
+{
+    struct agent_send *s = a->send;
+    if (s->outbox.dirfd < 0 && outbox_open(&s->outbox, a->cfg->outbox) < 0) {
+        format_checked(err, errsize, "cannot open the outbox %s: %s", a->cfg->outbox, strerror(errno));
+        return -1;
+    }
+    if (s->count + req->count > SEND_MAX_OUTSTANDING) {
+        format_checked(err, errsize, "too many SMS waiting to be sent (%d)", s->count);
+        return -1;
+    }
+    int64_t now_ms = clock_monotonic_ms();
+    if (sms_rate_take(&s->rate, (unsigned)a->cfg->max_sms_per_hour, sms_send_cost(req), now_ms, err, errsize) < 0)
+        return -1;
+    struct outbox_entry entries[SMS_SEND_MAX_RECIPIENTS];
+    if (outbox_queue_send(&s->outbox, req, time(NULL), entries, err, errsize) < 0)
+        return -1;
+    json_object *ids = json_object_new_array();
+    for (int i = 0; i < req->count; i++) {
+        struct outstanding *o = &s->items[s->count++];
+        o->entry = entries[i];
+        memcpy(o->number, req->numbers[i], sizeof(o->number));
+        o->transaction = req->transaction ? json_object_get(req->transaction) : NULL;
+        o->queued_ms = now_ms;
+        json_object_array_add(ids, json_object_new_string(entries[i].id));
+        log_info("SMS %s to %s queued (%zu part%s)", entries[i].id, req->numbers[i], (size_t)req->length.parts,
+                 req->length.parts == 1 ? "" : "s");
+    }
+    *data = json_object_new_object();
+    json_object_object_add(*data, "id", json_object_new_string(entries[0].id));
+    json_object_object_add(*data, "ids", ids);
+    json_object_object_add(*data, "parts", json_object_new_int((int)req->length.parts));
+    a->state_dirty = true;
+    return 0;
+}
+
+void agent_send_request(struct agent *a, const void *payload, size_t len, struct pending_reply *reply)
+{
+    char err[256] = "";
+    json_tokener *tok = json_tokener_new();
+    json_object *obj = tok ? json_tokener_parse_ex(tok, payload, (int)len) : NULL;
+    json_tokener_free(tok);
+    struct sms_send req;
+    memset(&req, 0, sizeof(req));
+    json_object *data = NULL;
+    int rc = -1;
+    if (!a->send)
+        format_checked(err, sizeof(err), "no outbox folder is known (outboxpath in gammu-smsdrc)");
+    else if (!obj)
+        format_checked(err, sizeof(err), "payload must be a JSON object");
+    else if (sms_send_parse(obj, a->cfg, &req, err, sizeof(err)) == 0)
+        rc = queue(a, &req, &data, err, sizeof(err));
+    if (rc < 0)
+        log_warn("send_sms rejected: %s", err);
+    reply->transaction = req.transaction ? json_object_get(req.transaction) : NULL;
+    if (!reply->transaction && obj) {
+        json_object *t;
+        if (json_object_object_get_ex(obj, "transaction", &t) && t)
+            reply->transaction = json_object_get(t);
+    }
+    agent_reply(a, reply, rc == 0, data, rc == 0 ? NULL : err);
+    sms_send_clear(&req);
+    json_object_put(obj);
+}
+
+/* gammu-smsd never gives up on a failing send: we do, after SEND_TIMEOUT_MS. */
+static void expire(struct agent *a, int i)
+{
+    struct agent_send *s = a->send;
+    struct outstanding *o = &s->items[i];
+    const char *error_dir = a->cfg->error && *a->cfg->error ? a->cfg->error : NULL;
+    char to[4096];
+    int moved = -1;
+    if (error_dir && format_checked(to, sizeof(to), "%s/%s", error_dir, o->entry.name) == 0) {
+        int dirfd = open(error_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd >= 0) {
+            moved = renameat(s->outbox.dirfd, o->entry.name, dirfd, o->entry.name);
+            close(dirfd);
+        }
+    }
+    if (moved < 0)
+        unlinkat(s->outbox.dirfd, o->entry.name, 0);
+    log_warn("SMS %s to %s not sent within %d s: given up", o->entry.id, o->number, SEND_TIMEOUT_MS / 1000);
+    publish_outcome(a, o, "failed", "not sent within the send timeout");
+    a->stats.sms_failed++;
+    a->state_dirty = true;
+    forget(s, i);
+}
+
+void agent_send_tick(struct agent *a, int64_t now_ms)
+{
+    struct agent_send *s = a->send;
+    if (!s)
+        return;
+    if (s->sent_watch && now_ms >= dir_watch_next_deadline_ms(s->sent_watch))
+        dir_watch_process(s->sent_watch, now_ms);
+    for (int i = s->count - 1; i >= 0; i--)
+        if (now_ms - s->items[i].queued_ms >= SEND_TIMEOUT_MS)
+            expire(a, i);
+}
+
+int64_t agent_send_deadline_ms(const struct agent *a)
+{
+    const struct agent_send *s = a->send;
+    if (!s)
+        return INT64_MAX;
+    int64_t d = s->sent_watch ? dir_watch_next_deadline_ms(s->sent_watch) : INT64_MAX;
+    for (int i = 0; i < s->count; i++)
+        if (s->items[i].queued_ms + SEND_TIMEOUT_MS < d)
+            d = s->items[i].queued_ms + SEND_TIMEOUT_MS;
+    return d;
+}
