@@ -238,6 +238,7 @@ static int64_t next_deadline(const struct agent *a, int64_t now_ms)
         d = min64(d, a->recovery.ops->next_deadline_ms(a->recovery.impl));
     d = min64(d, agent_inbox_deadline_ms(a));
     d = min64(d, agent_send_deadline_ms(a));
+    d = min64(d, agent_probe_deadline_ms(a));
     return min64(d, agent_monitor_deadline_ms(a));
 }
 
@@ -262,6 +263,7 @@ static void run_due(struct agent *a, int64_t now_ms)
     agent_run_monitor(a, now_ms);
     agent_inbox_tick(a, now_ms);
     agent_send_tick(a, now_ms);
+    agent_probe_tick(a, now_ms);
     if (now_ms >= a->next_probe_ms) {
         /* gammu-smsd gone or the tty vanished: found within one period. */
         agent_refresh_probes(a);
@@ -284,6 +286,7 @@ int agent_run(struct agent *a)
     open_follower(a);
     agent_inbox_open(a);
     agent_send_open(a);
+    agent_probe_init(a, clock_monotonic_ms());
     if (agent_mqtt_open(a, err, sizeof(err)) < 0) {
         log_error("mqtt: %s", err);
         return 1;

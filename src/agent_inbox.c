@@ -151,6 +151,8 @@ static char *build_payload(const struct multipart_message *m)
     return text;
 }
 
+static int release_file(const struct agent *a, const char *name);
+
 static void publish_pending(struct agent *a, struct inbox_pending *p)
 {
     if (!a->mqtt || !mqtt_link_connected(a->mqtt) || p->mid >= 0)
@@ -160,9 +162,23 @@ static void publish_pending(struct agent *a, struct inbox_pending *p)
         p->mid = mid;
 }
 
+static void release_unpublished(struct agent *a, const struct multipart_message *m)
+{
+    for (unsigned k = 0; k < m->parts; k++) {
+        int rc = release_file(a, m->files[k]);
+        if (rc < 0)
+            log_error("inbox file %s not released: %s", m->files[k], strerror(-rc));
+    }
+}
+
 static void take_message(struct agent *a, struct multipart_message *m)
 {
     struct agent_inbox *in = a->inbox;
+    if (agent_probe_claim(a, m->text, m->text_len)) {
+        release_unpublished(a, m);
+        multipart_message_free(m);
+        return;
+    }
     if (in->npending >= INBOX_MAX_PENDING) {
         /* The files stay; the next scan after the backlog drains takes them. */
         multipart_message_free(m);

@@ -42,6 +42,13 @@ struct pending_reply {
 struct agent_inbox;
 struct agent_send;
 
+struct agent_probe_state {
+    bool pending;
+    char nonce[40];
+    int64_t sent_ms;
+    int64_t next_ms;
+};
+
 struct agent {
     struct config *cfg;
     char *config_path;
@@ -72,6 +79,7 @@ struct agent {
 
     struct agent_inbox *inbox;  /* NULL when no inbox folder is known */
     struct agent_send *send;    /* NULL when no outbox folder is known */
+    struct agent_probe_state probe;
 
     struct child monitor;       /* gammu-smsd-monitor, run every state period */
     int64_t next_monitor_ms;
@@ -115,6 +123,16 @@ void agent_send_close(struct agent *a);
 void agent_send_request(struct agent *a, const void *payload, size_t len, struct pending_reply *reply);
 void agent_send_tick(struct agent *a, int64_t now_ms);
 int64_t agent_send_deadline_ms(const struct agent *a);
+
+int agent_send_probe(struct agent *a, const char *number, const char *text, char *err, size_t errsize);
+
+/* agent_probe.c */
+void agent_probe_init(struct agent *a, int64_t now_ms);
+void agent_probe_after_send(struct agent *a, int64_t now_ms);
+/* True when text is a probe SMS: the caller releases it without publishing. */
+bool agent_probe_claim(struct agent *a, const char *text, size_t len);
+void agent_probe_tick(struct agent *a, int64_t now_ms);
+int64_t agent_probe_deadline_ms(const struct agent *a);
 
 /* agent_monitor.c */
 void agent_run_monitor(struct agent *a, int64_t now_ms);

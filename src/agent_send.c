@@ -18,6 +18,7 @@
 #include "sms-sentinel/dir_watch.h"
 #include "sms-sentinel/log.h"
 #include "sms-sentinel/outbox.h"
+#include "sms-sentinel/sms_length.h"
 #include "sms-sentinel/sms_send.h"
 #include "sms-sentinel/strbuf.h"
 #include "sms-sentinel/timefmt.h"
@@ -77,6 +78,7 @@ static void on_sent_file(void *ctx, const char *name)
             a->stats.sms_sent++;
             a->state_dirty = true;
             forget(s, i);
+            agent_probe_after_send(a, clock_monotonic_ms());
             return;
         }
     }
@@ -189,6 +191,32 @@ void agent_send_request(struct agent *a, const void *payload, size_t len, struct
     agent_reply(a, reply, rc == 0, data, rc == 0 ? NULL : err);
     sms_send_clear(&req);
     json_object_put(obj);
+}
+
+int agent_send_probe(struct agent *a, const char *number, const char *text, char *err, size_t errsize)
+{
+    struct agent_send *s = a->send;
+    if (!s) {
+        format_checked(err, errsize, "no outbox folder is known");
+        return -1;
+    }
+    if (s->outbox.dirfd < 0 && outbox_open(&s->outbox, a->cfg->outbox) < 0) {
+        format_checked(err, errsize, "cannot open the outbox: %s", strerror(errno));
+        return -1;
+    }
+    /* Not a user's SMS: no allowlist, no rate charge, no sms/sent outcome. */
+    struct sms_send req;
+    memset(&req, 0, sizeof(req));
+    req.count = 1;
+    if (format_checked(req.numbers[0], sizeof(req.numbers[0]), "%s", number) < 0 ||
+        sms_length_count(text, strlen(text), &req.length) < 0) {
+        format_checked(err, errsize, "bad probe number or text");
+        return -1;
+    }
+    req.text = (char *)text;
+    req.text_len = strlen(text);
+    struct outbox_entry entries[SMS_SEND_MAX_RECIPIENTS];
+    return outbox_queue_send(&s->outbox, &req, time(NULL), entries, err, errsize);
 }
 
 /* gammu-smsd never gives up on a failing send: we do, after SEND_TIMEOUT_MS. */

@@ -88,6 +88,7 @@ class Modem:
 
     def __init__(self, own_number):
         self.own_number = own_number
+        self.loopback = True
         self.storage = {}  # index -> {"pdu", "len", "stat", "info"}
         self.sent = []
         self.mr = 0
@@ -604,7 +605,20 @@ class Modem:
         else:
             rec.update({"number": param, "text": self.dec(data), "encoding": "text-mode"})
         self.sent.append(rec)
+        self.loop_back(rec)
         return ["+CMGS: %d" % self.mr]
+
+    def loop_back(self, rec):
+        """The network delivers an SMS sent to the modem's own number back to it
+        (what sms-sentinel's loopback probe relies on), unless loopback is off:
+        the MF112 failure where receiving silently stops."""
+        if not self.loopback or not self.own_number or rec.get("number") != self.own_number:
+            return
+        if not isinstance(rec.get("text"), str):
+            return
+        for pdu, ln, info in smspdu.build_deliver_pdus(self.own_number, rec["text"], smsc=self.smsc):
+            if len(self.storage) < SM_CAPACITY:
+                self.store_pdu(pdu, ln, info)
 
 
 class Emulator:
@@ -999,6 +1013,9 @@ class Emulator:
                 return {"ok": False, "error": "usage: hang_at AT-COMMAND-PREFIX|off"}
             self.hang_at = None if args[0].lower() == "off" else args[0].upper()
             return {"ok": True, "hang_at": self.hang_at}
+        if cmd == "loopback":
+            self.modem.loopback = self._onoff(args)
+            return {"ok": True, "loopback": self.modem.loopback}
         if cmd == "hang_after_send":
             self.hang_after_send = self._onoff(args)
             return {"ok": True, "hang_after_send": self.hang_after_send}
@@ -1054,7 +1071,7 @@ class Emulator:
                 "inject NUMBER TEXT...", "inject_ucs2 NUMBER TEXT...", "inject_gsm7 NUMBER TEXT...",
                 "inject_pdu HEX", '{"cmd":"inject","number":N,"text":T[,"encoding":E]}',
                 "sent", "sent_joined", "clear_sent", "storage", "clear",
-                "hang on|off", "hang_at PREFIX|off", "hang_after_send on|off", "unplug", "replug",
+                "hang on|off", "hang_at PREFIX|off", "hang_after_send on|off", "loopback on|off", "unplug", "replug",
                 "nosim on|off", "busy on|off", "slow MS", "signal N", "status", "history [N]",
                 "reset_counters", "help"]}
         return {"ok": False, "error": "unknown command %r (try help)" % cmd}
