@@ -16,6 +16,7 @@
 
 #include "agent_internal.h"
 #include "sms-sentinel/dir_watch.h"
+#include "sms-sentinel/fsutil.h"
 #include "sms-sentinel/log.h"
 #include "sms-sentinel/outbox.h"
 #include "sms-sentinel/sms_length.h"
@@ -31,6 +32,7 @@ struct outstanding {
     char number[SMS_NUMBER_SIZE];
     json_object *transaction; /* owned */
     int64_t queued_ms;
+    int64_t queued_wall_ms; /* for the journal: monotonic time does not survive a restart */
 };
 
 struct agent_send {
@@ -58,6 +60,73 @@ static void publish_outcome(struct agent *a, const struct outstanding *o, const 
     json_object_put(m);
 }
 
+#define SEND_JOURNAL "outbox-journal.json"
+
+/* The SMS queued but not yet sent, so their outcome is still reported after a
+ * restart of the daemon (with the request's transaction). */
+static void save_journal(const struct agent *a)
+{
+    const struct agent_send *s = a->send;
+    json_object *list = json_object_new_array();
+    for (int i = 0; i < s->count; i++) {
+        const struct outstanding *o = &s->items[i];
+        json_object *e = json_object_new_object();
+        json_object_object_add(e, "id", json_object_new_string(o->entry.id));
+        json_object_object_add(e, "file", json_object_new_string(o->entry.name));
+        json_object_object_add(e, "number", json_object_new_string(o->number));
+        json_object_object_add(e, "queued_at_ms", json_object_new_int64(o->queued_wall_ms));
+        json_object_object_add(e, "transaction", o->transaction ? json_object_get(o->transaction) : NULL);
+        json_object_array_add(list, e);
+    }
+    size_t len = 0;
+    const char *text = json_object_to_json_string_length(list, JSON_C_TO_STRING_PLAIN, &len);
+    int rc = fs_mkdir_p(a->cfg->state_dir, 0750);
+    if (rc == 0)
+        rc = fs_write_atomic(a->cfg->state_dir, SEND_JOURNAL, text, len);
+    if (rc < 0)
+        log_warn("cannot save %s/%s: %s", a->cfg->state_dir, SEND_JOURNAL, strerror(-rc));
+    json_object_put(list);
+}
+
+static bool copy_field(json_object *e, const char *key, char *dst, size_t size)
+{
+    json_object *v;
+    return json_object_object_get_ex(e, key, &v) && json_object_is_type(v, json_type_string) &&
+           format_checked(dst, size, "%s", json_object_get_string(v)) == 0;
+}
+
+static void load_journal(struct agent *a)
+{
+    char path[4096];
+    char *text = NULL;
+    if (format_checked(path, sizeof(path), "%s/%s", a->cfg->state_dir, SEND_JOURNAL) < 0 ||
+        fs_read_file(path, 1 << 20, &text, NULL) < 0)
+        return;
+    json_object *list = json_tokener_parse(text);
+    free(text);
+    struct agent_send *s = a->send;
+    int64_t now_ms = clock_monotonic_ms(), wall = clock_wall_ms();
+    for (size_t i = 0; list && json_object_is_type(list, json_type_array) && i < json_object_array_length(list) &&
+                       s->count < SEND_MAX_OUTSTANDING;
+         i++) {
+        json_object *e = json_object_array_get_idx(list, i), *v;
+        struct outstanding *o = &s->items[s->count];
+        memset(o, 0, sizeof(*o));
+        if (!copy_field(e, "id", o->entry.id, sizeof(o->entry.id)) ||
+            !copy_field(e, "file", o->entry.name, sizeof(o->entry.name)) ||
+            !copy_field(e, "number", o->number, sizeof(o->number)))
+            continue;
+        o->queued_wall_ms = json_object_object_get_ex(e, "queued_at_ms", &v) ? json_object_get_int64(v) : wall;
+        o->queued_ms = now_ms - (wall - o->queued_wall_ms);
+        if (json_object_object_get_ex(e, "transaction", &v) && v)
+            o->transaction = json_object_get(v);
+        s->count++;
+    }
+    json_object_put(list);
+    if (s->count)
+        log_info("%d SMS from before the restart still awaited", s->count);
+}
+
 static void forget(struct agent_send *s, int i)
 {
     json_object_put(s->items[i].transaction);
@@ -78,6 +147,7 @@ static void on_sent_file(void *ctx, const char *name)
             a->stats.sms_sent++;
             a->state_dirty = true;
             forget(s, i);
+            save_journal(a);
             agent_probe_after_send(a, clock_monotonic_ms());
             return;
         }
@@ -109,6 +179,7 @@ int agent_send_open(struct agent *a)
     if (s->sent_watch)
         loop_watch(&a->loop, dir_watch_fd(s->sent_watch), POLLIN, on_sent_io, a);
     a->send = s;
+    load_journal(a);
     return 0;
 }
 
@@ -152,6 +223,7 @@ static int queue(struct agent *a, const struct sms_send *req, json_object **data
         memcpy(o->number, req->numbers[i], sizeof(o->number));
         o->transaction = req->transaction ? json_object_get(req->transaction) : NULL;
         o->queued_ms = now_ms;
+        o->queued_wall_ms = clock_wall_ms();
         json_object_array_add(ids, json_object_new_string(entries[i].id));
         log_info("SMS %s to %s queued (%zu part%s)", entries[i].id, req->numbers[i], (size_t)req->length.parts,
                  req->length.parts == 1 ? "" : "s");
@@ -160,6 +232,7 @@ static int queue(struct agent *a, const struct sms_send *req, json_object **data
     json_object_object_add(*data, "id", json_object_new_string(entries[0].id));
     json_object_object_add(*data, "ids", ids);
     json_object_object_add(*data, "parts", json_object_new_int((int)req->length.parts));
+    save_journal(a);
     a->state_dirty = true;
     return 0;
 }
@@ -241,6 +314,7 @@ static void expire(struct agent *a, int i)
     a->stats.sms_failed++;
     a->state_dirty = true;
     forget(s, i);
+    save_journal(a);
 }
 
 void agent_send_tick(struct agent *a, int64_t now_ms)

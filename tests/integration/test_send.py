@@ -7,6 +7,7 @@ allowed_recipients, empty text, 1 MB) get error responses and write nothing."""
 
 import json
 import os
+import signal
 import subprocess
 
 from harness import SMS_SENTINEL, Env, log, wait_until
@@ -82,6 +83,25 @@ def main():
                            text=True, timeout=30)
         assert r.returncode == 2 and "phone number" in r.stderr, r
         log("CLI send: queued and sent; bad number refused with exit 2")
+        passed += 1
+
+        # Outcome across a daemon restart: gammu-smsd paused, request queued, daemon killed,
+        # gammu-smsd sends meanwhile; the next daemon still reports it with the transaction.
+        smsd_pid = int(open(smsd.pidfile).read().strip())
+        os.kill(smsd_pid, signal.SIGSTOP)
+        pub(broker.port, "sms-sentinel/test/request/send_sms",
+            json.dumps({"number": "+33644444444", "text": "across a restart", "transaction": "r1"}))
+        ok = sub.wait_json("sms-sentinel/test/response/send_sms", lambda r: r.get("transaction") == "r1", 10, "ok r1")
+        d.proc.signal(signal.SIGKILL)
+        d.proc.p.wait(5)
+        env.procs.remove(d.proc)
+        os.kill(smsd_pid, signal.SIGCONT)
+        wait_until(lambda: any(m["text"] == "across a restart" for m in emu.client.sent_joined()), 60, "sent")
+        env.start_daemon(d)
+        out = sub.wait_json("sms-sentinel/test/sms/sent", lambda m: m.get("transaction") == "r1", 30,
+                            "the outcome after the restart")
+        assert out["id"] == ok["data"]["id"] and out["status"] == "sent", out
+        log("outcome of an SMS sent while the daemon was down: reported after its restart")
         passed += 1
     print("%d passed, 0 failed" % passed)
 
