@@ -209,6 +209,7 @@ struct agent *agent_new(struct config *cfg, const char *config_path, char *err, 
     stats_init(&a->stats);
     a->signal_fd = open_signalfd();
     a->recovery_fd_watched = -1;
+    a->mail_fd_watched = -1;
     struct recovery_observer obs = {agent_recovery_step, a};
     if (a->signal_fd < 0 || recovery_ladder_new(&a->recovery, cfg, &obs) < 0) {
         format_checked(err, errsize, "setup: %s", strerror(errno));
@@ -239,6 +240,7 @@ static int64_t next_deadline(const struct agent *a, int64_t now_ms)
     d = min64(d, agent_inbox_deadline_ms(a));
     d = min64(d, agent_send_deadline_ms(a));
     d = min64(d, agent_probe_deadline_ms(a));
+    d = min64(d, agent_mail_deadline_ms(a));
     return min64(d, agent_monitor_deadline_ms(a));
 }
 
@@ -264,6 +266,7 @@ static void run_due(struct agent *a, int64_t now_ms)
     agent_inbox_tick(a, now_ms);
     agent_send_tick(a, now_ms);
     agent_probe_tick(a, now_ms);
+    agent_mail_tick(a, now_ms);
     if (now_ms >= a->next_probe_ms) {
         /* gammu-smsd gone or the tty vanished: found within one period. */
         agent_refresh_probes(a);
@@ -287,6 +290,7 @@ int agent_run(struct agent *a)
     agent_inbox_open(a);
     agent_send_open(a);
     agent_probe_init(a, clock_monotonic_ms());
+    agent_mail_open(a);
     if (agent_mqtt_open(a, err, sizeof(err)) < 0) {
         log_error("mqtt: %s", err);
         return 1;
@@ -317,6 +321,7 @@ void agent_free(struct agent *a)
     close_follower(a);
     agent_inbox_close(a);
     agent_send_close(a);
+    agent_mail_close(a);
     agent_mqtt_close(a, false);
     if (a->monitor.out_fd >= 0)
         loop_unwatch(&a->loop, a->monitor.out_fd);

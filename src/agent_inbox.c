@@ -136,10 +136,11 @@ static void received_at(const struct inbox_name *n, char *buf, size_t size)
         buf[0] = '\0';
 }
 
-static char *build_payload(const struct multipart_message *m)
+static char *build_payload(struct agent *a, const struct multipart_message *m)
 {
     char at[40];
     received_at(&m->first, at, sizeof(at));
+    agent_mail_forward(a, m->first.id, m->first.sender, m->text, m->text_len, at);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "id", json_object_new_string(m->first.id));
     json_object_object_add(o, "number", json_object_new_string(m->first.sender));
@@ -190,7 +191,7 @@ static void take_message(struct agent *a, struct multipart_message *m)
     p->files = m->files;
     p->nfiles = m->parts;
     m->files = NULL;
-    p->payload = build_payload(m);
+    p->payload = build_payload(a, m);
     p->mid = -1;
     multipart_message_free(m);
     if (!p->payload) {

@@ -41,6 +41,7 @@ struct pending_reply {
 
 struct agent_inbox;
 struct agent_send;
+struct mail_forward;
 
 struct agent_probe_state {
     bool pending;
@@ -80,6 +81,8 @@ struct agent {
     struct agent_inbox *inbox;  /* NULL when no inbox folder is known */
     struct agent_send *send;    /* NULL when no outbox folder is known */
     struct agent_probe_state probe;
+    struct mail_forward *mail;  /* NULL when forward_mail is off */
+    int mail_fd_watched;
 
     struct child monitor;       /* gammu-smsd-monitor, run every state period */
     int64_t next_monitor_ms;
@@ -125,6 +128,14 @@ void agent_send_tick(struct agent *a, int64_t now_ms);
 int64_t agent_send_deadline_ms(const struct agent *a);
 
 int agent_send_probe(struct agent *a, const char *number, const char *text, char *err, size_t errsize);
+
+/* agent_mail.c */
+int agent_mail_open(struct agent *a);
+void agent_mail_close(struct agent *a);
+void agent_mail_forward(struct agent *a, const char *id, const char *sender, const char *text, size_t len,
+                        const char *received_at);
+void agent_mail_tick(struct agent *a, int64_t now_ms);
+int64_t agent_mail_deadline_ms(const struct agent *a);
 
 /* agent_probe.c */
 void agent_probe_init(struct agent *a, int64_t now_ms);

@@ -96,6 +96,9 @@ void stats_add_to_json(const struct stats *s, json_object *obj)
     json_object_object_add(obj, "sms_received", json_object_new_uint64(s->sms_received));
     json_object_object_add(obj, "sms_sent", json_object_new_uint64(s->sms_sent));
     json_object_object_add(obj, "sms_failed", json_object_new_uint64(s->sms_failed));
+    json_object_object_add(obj, "mail_forwarded", json_object_new_uint64(s->mail_forwarded));
+    json_object_object_add(obj, "mail_retries", json_object_new_uint64(s->mail_retries));
+    json_object_object_add(obj, "mail_failed", json_object_new_uint64(s->mail_failed));
 }
 
 static bool get_counter(json_object *obj, const char *key, uint64_t *out)
@@ -174,6 +177,9 @@ int stats_from_json(struct stats *s, json_object *obj)
     n += get_counter(obj, "sms_received", &s->sms_received);
     n += get_counter(obj, "sms_sent", &s->sms_sent);
     n += get_counter(obj, "sms_failed", &s->sms_failed);
+    get_counter(obj, "mail_forwarded", &s->mail_forwarded);
+    get_counter(obj, "mail_retries", &s->mail_retries);
+    get_counter(obj, "mail_failed", &s->mail_failed);
     n += restore_errors(s, obj);
     n += restore_last_error(s, obj);
     n += restore_last_reset(s, obj);

@@ -13,7 +13,8 @@
  * - the sender is copied unescaped except '*' -> 'X'. Alphanumeric senders are
  *   written as raw GSM 7-bit septet values (gammu never maps them through the
  *   GSM alphabet, up to 1.44): "MY_BANK" becomes "MY\x11BANK", "Météo" "M\x05t\x05o".
- *   Senders may hold spaces, underscores and control bytes;
+ *   So inbox_sender_decode reads every 7-bit sender as septets: an ASCII '_'
+ *   in a name is GSM 0x5F, '§'. Senders may hold spaces, '_' and control bytes;
  * - InboxFormat = detail writes the same names (txt or bin, never .smsbackup),
  *   one file per message with every part inside. */
 #ifndef SMS_SENTINEL_INBOX_NAME_H

@@ -40,6 +40,7 @@ struct stats {
     uint64_t resets_total;
     struct last_reset last_reset;
     uint64_t sms_received, sms_sent, sms_failed;
+    uint64_t mail_forwarded, mail_retries, mail_failed; /* sms2mail */
 };
 
 void stats_init(struct stats *s);
