@@ -63,16 +63,23 @@ state_dir = $work/state
 [smsd]
 config = $work/gammu-smsdrc
 pidfile = $work/smsd.pid
+start_command = env LANG=C.UTF-8 LC_ALL=C.UTF-8 gammu-smsd -c $work/gammu-smsdrc -p $work/smsd.pid -d
+stop_command =
+restart_command =
 [mqtt]
 host = 127.0.0.1
 port = $port
 [recovery]
 threshold = 1
+methods = restart_smsd
+verify_timeout = 15
 CONF
 
 echo "### MQTT traffic (mosquitto_sub -v -t 'sms-sentinel/#'):"
 stdbuf -oL mosquitto_sub -h 127.0.0.1 -p "$port" -t 'sms-sentinel/#' -v | sed -u 's/^/  mqtt> /' & pids+=($!)
 LANG=C.UTF-8 LC_ALL=C.UTF-8 gammu-smsd -c "$work/gammu-smsdrc" -p "$work/smsd.pid" >"$work/gammu-smsd.out" 2>&1 & pids+=($!)
+# gammu-smsd instances the daemon starts itself (after a recovery) are stopped at the end too.
+trap 'cleanup; p=$(cat "$work/smsd.pid" 2>/dev/null) && kill -9 "$p" 2>/dev/null; true' EXIT
 "$bin" -c "$work/sms-sentinel.conf" 2>"$work/sms-sentinel.log" & pids+=($!)
 tail -n 0 -F "$work/smsd.log" 2>/dev/null | sed -u 's/^/  gammu-smsd.log> /' & pids+=($!)
 
@@ -86,12 +93,26 @@ echo "### injecting an SMS from +33612345678 into the emulator"
 python3 tests/emulator/emuctl.py "$work/modem.ctl" inject +33612345678 "Hello from the demo, ça marche 👍" >/dev/null
 wait_for 60 "Received IN" "$work/smsd.log"
 sleep 2
-echo "### inbox now holds: $(ls "$work/spool/inbox")"
+echo "### the SMS went out on sms-sentinel/demo/sms/received; its inbox file is archived:"
+ls "$work/state/archive" 2>/dev/null | sed 's/^/  /'
+echo "### sending an SMS over MQTT (request/send_sms)"
+mosquitto_pub -h 127.0.0.1 -p "$port" -t sms-sentinel/demo/request/send_sms \
+  -m '{"number":"+33612345678","text":"Réponse depuis la démo 📡","transaction":"demo-1"}'
+wait_for 30 "Transmitted" "$work/smsd.log"
+sleep 2
+echo "### the emulated modem received from gammu-smsd:"
+python3 tests/emulator/emuctl.py "$work/modem.ctl" sent_joined | sed 's/^/  /' | head -c 600; echo
 echo "### hanging the modem (it stops answering, like a ZTE MF112 after sending)."
 echo "### gammu-smsd notices only through libgammu's fixed timeouts: about 85 s."
 python3 tests/emulator/emuctl.py "$work/modem.ctl" "hang_at AT+CPIN?" >/dev/null
 wait_for 300 "TIMEOUT" "$work/smsd.log"
-sleep 3
+echo "### gammu-smsd logged TIMEOUT: sms-sentinel counts it and recovers (restart_smsd: the hung"
+echo "### gammu-smsd ignores SIGTERM, so SIGKILL after 10 s; then a fresh start). The demo lets the"
+echo "### emulated modem answer again, as a real stick does after a reset."
+python3 tests/emulator/emuctl.py "$work/modem.ctl" "hang_at off" >/dev/null
+python3 tests/emulator/emuctl.py "$work/modem.ctl" "hang off" >/dev/null
+wait_for 90 "recovery: ended" "$work/sms-sentinel.log" || true
+sleep 1
 echo "### sms-sentinel status:"
 "$bin" status -c "$work/sms-sentinel.conf" | sed 's/^/  /'
 if [ "${DEMO_KEEP:-0}" = 1 ]; then

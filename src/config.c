@@ -444,6 +444,10 @@ static int set_argv(const struct key_def *k, struct config *cfg, const char *val
 /* Parses value into the key's field; returns 0, or -1 with the message in msg. */
 static int key_set(const struct key_def *k, struct config *cfg, const char *value, char *msg, size_t size)
 {
+    /* "key =;x" keeps ";x" (no blank before ';'), but printed back as
+     * "key = ;x" it would read as a comment: refuse it up front. */
+    if (value[0] == ';' || value[0] == '#')
+        return fail(msg, size, k, value, "starts with a comment character");
     switch (k->type) {
     case KEY_STRING: return set_string(k, cfg, value, msg, size);
     case KEY_INT: return set_int(k, cfg, value, msg, size);

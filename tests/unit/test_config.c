@@ -477,6 +477,20 @@ static void test_nul_byte(void **state)
     config_errors_clear(&errs);
 }
 
+/* Found by fuzz_config: "key =;x" printed back as "key = ;x" reads as a comment. */
+static void test_value_starting_with_comment_char(void **state)
+{
+    (void)state;
+    static const char text[] = "[agent]\nstate_dir =;x\n[mqtt]\nclient_id =#y\n";
+    struct config_errors errs = {0};
+    assert_null(config_load_string(text, sizeof(text) - 1, "c.conf", HOST, &errs));
+    assert_true(errs.count >= 2);
+    assert_int_equal(errs.items[0].line, 2);
+    assert_non_null(strstr(errs.items[0].message, "starts with a comment character"));
+    assert_int_equal(errs.items[1].line, 4);
+    config_errors_clear(&errs);
+}
+
 static void test_utf16(void **state)
 {
     (void)state;
@@ -876,6 +890,7 @@ int main(void)
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_nul_byte),
         cmocka_unit_test(test_utf16),
+        cmocka_unit_test(test_value_starting_with_comment_char),
         cmocka_unit_test(test_errors_file),
         cmocka_unit_test(test_bom_file),
         cmocka_unit_test(test_crlf_file),
