@@ -1,5 +1,6 @@
-"""The whole point, end to end: the modem hangs (the emulator stops answering
-AT+CPIN?), gammu-smsd 1.42 logs (TIMEOUT[14]) after ~85 s, the daemon climbs its
+"""The whole point, end to end, the ZTE MF112 way: a send request goes out and
+the modem hangs right after answering AT+CMGS; gammu-smsd 1.42 logs
+(TIMEOUT[14]) about 90 s later, the daemon climbs its
 ladder on its own: it stops the hung gammu-smsd (which ignores SIGTERM, so
 SIGKILL), rebinds the USB device on a fake sysfs tree (the test plays the
 kernel: the tty vanishes on unbind and comes back on bind, the emulator is
@@ -8,6 +9,7 @@ and verifies through the log. Then an injected SMS is received again."""
 
 import os
 import shutil
+import subprocess
 import threading
 import time
 
@@ -34,6 +36,7 @@ def play_kernel(sysfs, dev, emu, stop, events):
             shutil.rmtree(tty)
             emu.cmd("unplug")
             emu.cmd("hang_at off")
+            emu.cmd("hang_after_send off")
             emu.cmd("hang off")
         if read(bind).strip() == "1-1.2" and "bind" not in events:
             events.append("bind")
@@ -60,9 +63,14 @@ def main():
         stop, events = threading.Event(), []
         kernel = threading.Thread(target=play_kernel, args=(sysfs, dev, emu, stop, events), daemon=True)
         kernel.start()
+        emu.cmd("hang_after_send on")
         t0 = time.monotonic()
-        emu.cmd("hang_at AT+CPIN?")
-        log("modem hung")
+        subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-t",
+                        "sms-sentinel/test/request/send_sms", "-m",
+                        '{"number":"+33612345678","text":"the MF112 hangs after this","transaction":"mf"}'],
+                       check=True, timeout=10)
+        sub.wait_json("sms-sentinel/test/sms/sent", lambda m: m.get("transaction") == "mf", 60, "the SMS sent")
+        log("SMS sent; the modem now hangs (MF112)")
         started = sub.wait_json("sms-sentinel/test/event", lambda e: e.get("event") == "recovery_started", 240,
                                 "recovery_started")
         t_detect = time.monotonic() - t0
