@@ -3,7 +3,7 @@
  * max_per_hour, written atomically (outbox) and answered "ok" with its ids once
  * durable. The outcome: the file reaching the sent folder is "sent"; gammu-smsd
  * 1.42 retries a failing send forever and never uses the error folder, so a
- * file still in the outbox after SEND_TIMEOUT_MS is moved to the error folder
+ * file still in the outbox after [sms] send_timeout is moved to the error folder
  * by us and reported "failed". */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +24,6 @@
 #include "sms-sentinel/strbuf.h"
 #include "sms-sentinel/timefmt.h"
 
-#define SEND_TIMEOUT_MS (10 * 60 * 1000)
 #define SEND_MAX_OUTSTANDING 256
 
 struct outstanding {
@@ -292,7 +291,9 @@ int agent_send_probe(struct agent *a, const char *number, const char *text, char
     return outbox_queue_send(&s->outbox, &req, time(NULL), entries, err, errsize);
 }
 
-/* gammu-smsd never gives up on a failing send: we do, after SEND_TIMEOUT_MS. */
+static int64_t send_timeout_ms(const struct agent *a) { return (int64_t)a->cfg->send_timeout_s * 1000; }
+
+/* gammu-smsd never gives up on a failing send: we do, after send_timeout. */
 static void expire(struct agent *a, int i)
 {
     struct agent_send *s = a->send;
@@ -309,7 +310,7 @@ static void expire(struct agent *a, int i)
     }
     if (moved < 0)
         unlinkat(s->outbox.dirfd, o->entry.name, 0);
-    log_warn("SMS %s to %s not sent within %d s: given up", o->entry.id, o->number, SEND_TIMEOUT_MS / 1000);
+    log_warn("SMS %s to %s not sent within %d s: given up", o->entry.id, o->number, a->cfg->send_timeout_s);
     publish_outcome(a, o, "failed", "not sent within the send timeout");
     a->stats.sms_failed++;
     a->state_dirty = true;
@@ -325,7 +326,7 @@ void agent_send_tick(struct agent *a, int64_t now_ms)
     if (s->sent_watch && now_ms >= dir_watch_next_deadline_ms(s->sent_watch))
         dir_watch_process(s->sent_watch, now_ms);
     for (int i = s->count - 1; i >= 0; i--)
-        if (now_ms - s->items[i].queued_ms >= SEND_TIMEOUT_MS)
+        if (now_ms - s->items[i].queued_ms >= send_timeout_ms(a))
             expire(a, i);
 }
 
@@ -336,7 +337,7 @@ int64_t agent_send_deadline_ms(const struct agent *a)
         return INT64_MAX;
     int64_t d = s->sent_watch ? dir_watch_next_deadline_ms(s->sent_watch) : INT64_MAX;
     for (int i = 0; i < s->count; i++)
-        if (s->items[i].queued_ms + SEND_TIMEOUT_MS < d)
-            d = s->items[i].queued_ms + SEND_TIMEOUT_MS;
+        if (s->items[i].queued_ms + send_timeout_ms(a) < d)
+            d = s->items[i].queued_ms + send_timeout_ms(a);
     return d;
 }

@@ -215,6 +215,8 @@ static const struct key_def config_keys[] = {
     INT("sms", "max_per_hour", "60", 1, 3600, max_sms_per_hour, NULL),
     STR("sms", "forward_mail", "", 0, check_mail, forward_mail, "address; empty = off"),
     STR("sms", "sendmail", "/usr/sbin/sendmail", KEY_NONEMPTY, NULL, sendmail, NULL),
+    INT("sms", "send_timeout", "600", 10, 7 * 86400, send_timeout_s,
+        "an SMS still in the outbox after this many seconds is failed (gammu-smsd 1.42 retries forever)"),
     STR("sms", "archive", "", 0, NULL, inbox_archive,
         "folder for inbox files once published; empty = <state_dir>/archive"),
     BOOL("sms", "delete_received", "no", delete_received, "delete inbox files once published instead"),

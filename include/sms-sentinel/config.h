@@ -83,6 +83,7 @@ struct config {
     int max_parts;
     int max_sms_per_hour;
     char *forward_mail;
+    int send_timeout_s;    /* outbox -> failed after this long */
     char *inbox_archive;   /* where published inbox files go; "" = <state_dir>/archive */
     bool delete_received;  /* delete them instead */
     char *sendmail;

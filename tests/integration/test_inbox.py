@@ -9,6 +9,7 @@ daemon, with the id it would have had."""
 import json
 import os
 import signal
+import time
 
 from harness import Env, log, wait_until
 
@@ -78,6 +79,43 @@ def main():
         wait_until(lambda: not os.listdir(inbox), 10, "the inbox emptied")
         sub3.wait_json("sms-sentinel/test/state", lambda s: s["sms_received"] == 6, 15, "sms_received 6")
         log("kill -9 during an outage: published by the next daemon; counters kept")
+        passed += 1
+
+        # 50 SMS while the broker is down (the SIM holds 30: two batches of 25).
+        broker.stop()
+        for batch in range(2):
+            for i in range(25):
+                emu.client.inject("+3361000%04d" % (batch * 25 + i), "outage message %d" % (batch * 25 + i))
+            wait_until(lambda b=batch: len(os.listdir(inbox)) == 25 * (b + 1), 90, "batch %d in the inbox" % batch)
+        broker.start()
+        sub4 = env.subscribe(broker.port, "sms-sentinel/#")
+        wait_until(lambda: len({json.loads(p)["id"] for t, p in sub4.messages if t.endswith("/sms/received")}) >= 50,
+                   60, "50 SMS published after the outage")
+        got = {json.loads(p)["text"] for t, p in sub4.messages if t.endswith("/sms/received")}
+        assert got >= {"outage message %d" % i for i in range(50)}, len(got)
+        wait_until(lambda: not os.listdir(inbox), 15, "the inbox emptied")
+        log("50 SMS during a broker outage: all 50 published when it came back")
+        passed += 1
+
+        # Killed between publish and release: the broker is frozen, so the PUBACK never
+        # comes; the file stays; the next daemon publishes it again with the same id.
+        d = [p for p in env.procs if p.name == "sms-sentinel"][-1]
+        broker.proc.signal(signal.SIGSTOP)
+        emu.client.inject("+33655555555", "between publish and release")
+        wait_until(lambda: os.listdir(inbox), 30, "the SMS in the inbox")
+        time.sleep(1.5)  # the daemon reads and publishes into the frozen broker's socket
+        d.signal(signal.SIGKILL)
+        d.p.wait(5)
+        env.procs.remove(d)
+        broker.proc.signal(signal.SIGCONT)
+        assert os.listdir(inbox), "released without a PUBACK"
+        daemon_again = env.daemon(broker.port, smsd)
+        env.start_daemon(daemon_again)
+        wait_until(lambda: not os.listdir(inbox), 30, "released after the restart")
+        ids = [json.loads(p)["id"] for t, p in sub4.messages
+               if t.endswith("/sms/received") and json.loads(p)["number"] == "+33655555555"]
+        assert ids and len(set(ids)) == 1, ids
+        log("kill -9 between publish and release: published %d time(s), one id %s" % (len(ids), ids[0]))
         passed += 1
     print("%d passed, 0 failed" % passed)
 
