@@ -8,7 +8,11 @@ packages=(
   mosquitto mosquitto-clients gammu gammu-smsd python3 procps
   clang libclang-rt-14-dev valgrind
   umockdev libumockdev-dev gir1.2-umockdev-1.0 python3-gi
+  openssl faketime libfaketime dpkg-dev debootstrap
 )
+# Node.js (for the Node-RED test): Debian's nodejs + npm unless a node is already
+# installed (a NodeSource node conflicts with Debian's npm package).
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
