@@ -19,6 +19,7 @@
 #include "sms-sentinel/fsutil.h"
 #include "sms-sentinel/log.h"
 #include "sms-sentinel/outbox.h"
+#include "sms-sentinel/pool.h"
 #include "sms-sentinel/sms_length.h"
 #include "sms-sentinel/sms_send.h"
 #include "sms-sentinel/strbuf.h"
@@ -32,6 +33,7 @@ struct outstanding {
     json_object *transaction; /* owned */
     int64_t queued_ms;
     int64_t queued_wall_ms; /* for the journal: monotonic time does not survive a restart */
+    bool pooled;            /* taken from the pool: the outcome also goes to the pool */
 };
 
 struct agent_send {
@@ -56,6 +58,12 @@ static void publish_outcome(struct agent *a, const struct outstanding *o, const 
     const char *text = json_object_to_json_string_length(m, JSON_C_TO_STRING_PLAIN, &len);
     if (!a->mqtt || mqtt_link_publish(a->mqtt, a->send->topic, text, len, 1, false, NULL) < 0)
         log_warn("could not publish the outcome of SMS %s", o->entry.id);
+    if (o->pooled) {
+        json_object_object_add(m, "node_id", json_object_new_string(a->cfg->node_id));
+        text = json_object_to_json_string_length(m, JSON_C_TO_STRING_PLAIN, &len);
+        if (!a->mqtt || mqtt_link_publish(a->mqtt, POOL_SENT_TOPIC, text, len, 1, false, NULL) < 0)
+            log_warn("could not publish the outcome of SMS %s to the pool", o->entry.id);
+    }
     json_object_put(m);
 }
 
@@ -75,6 +83,8 @@ static void save_journal(const struct agent *a)
         json_object_object_add(e, "number", json_object_new_string(o->number));
         json_object_object_add(e, "queued_at_ms", json_object_new_int64(o->queued_wall_ms));
         json_object_object_add(e, "transaction", o->transaction ? json_object_get(o->transaction) : NULL);
+        if (o->pooled)
+            json_object_object_add(e, "pool", json_object_new_boolean(true));
         json_object_array_add(list, e);
     }
     size_t len = 0;
@@ -119,6 +129,7 @@ static void load_journal(struct agent *a)
         o->queued_ms = now_ms - (wall - o->queued_wall_ms);
         if (json_object_object_get_ex(e, "transaction", &v) && v)
             o->transaction = json_object_get(v);
+        o->pooled = json_object_object_get_ex(e, "pool", &v) && json_object_get_boolean(v);
         s->count++;
     }
     json_object_put(list);
@@ -198,11 +209,13 @@ void agent_send_close(struct agent *a)
     a->send = NULL;
 }
 
-static int queue(struct agent *a, const struct sms_send *req, json_object **data, char *err, size_t errsize)
+static int queue(struct agent *a, const struct sms_send *req, bool pooled, json_object **data, char *err,
+                 size_t errsize)
 {
     struct agent_send *s = a->send;
-    if (s->outbox.dirfd < 0 && outbox_open(&s->outbox, a->cfg->outbox) < 0) {
-        format_checked(err, errsize, "cannot open the outbox %s: %s", a->cfg->outbox, strerror(errno));
+    int orc = outbox_ensure(&s->outbox, a->cfg->outbox);
+    if (orc < 0) {
+        format_checked(err, errsize, "cannot open the outbox %s: %s", a->cfg->outbox, strerror(-orc));
         return -1;
     }
     if (s->count + req->count > SEND_MAX_OUTSTANDING) {
@@ -223,6 +236,7 @@ static int queue(struct agent *a, const struct sms_send *req, json_object **data
         o->transaction = req->transaction ? json_object_get(req->transaction) : NULL;
         o->queued_ms = now_ms;
         o->queued_wall_ms = clock_wall_ms();
+        o->pooled = pooled;
         json_object_array_add(ids, json_object_new_string(entries[i].id));
         log_info("SMS %s to %s queued (%zu part%s)", entries[i].id, req->numbers[i], (size_t)req->length.parts,
                  req->length.parts == 1 ? "" : "s");
@@ -251,7 +265,7 @@ void agent_send_request(struct agent *a, const void *payload, size_t len, struct
     else if (!obj)
         format_checked(err, sizeof(err), "payload must be a JSON object");
     else if (sms_send_parse(obj, a->cfg, &req, err, sizeof(err)) == 0)
-        rc = queue(a, &req, &data, err, sizeof(err));
+        rc = queue(a, &req, reply->pooled, &data, err, sizeof(err));
     if (rc < 0)
         log_warn("send_sms rejected: %s", err);
     reply->transaction = req.transaction ? json_object_get(req.transaction) : NULL;
@@ -272,8 +286,9 @@ int agent_send_probe(struct agent *a, const char *number, const char *text, char
         format_checked(err, errsize, "no outbox folder is known");
         return -1;
     }
-    if (s->outbox.dirfd < 0 && outbox_open(&s->outbox, a->cfg->outbox) < 0) {
-        format_checked(err, errsize, "cannot open the outbox: %s", strerror(errno));
+    int orc = outbox_ensure(&s->outbox, a->cfg->outbox);
+    if (orc < 0) {
+        format_checked(err, errsize, "cannot open the outbox: %s", strerror(-orc));
         return -1;
     }
     /* Not a user's SMS: no allowlist, no rate charge, no sms/sent outcome. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sms-sentinel/strbuf.h"
@@ -35,6 +36,27 @@ void outbox_close(struct outbox *ob)
     if (ob->dirfd >= 0)
         close(ob->dirfd);
     ob->dirfd = -1;
+}
+
+/* The folder fd goes stale when the outbox is removed and made again (or a
+ * mount is put over it): a file written through it would never be seen. */
+static bool dirfd_current(int dirfd, const char *path)
+{
+    struct stat held, now;
+    return fstat(dirfd, &held) == 0 && held.st_nlink > 0 && stat(path, &now) == 0 && held.st_dev == now.st_dev &&
+           held.st_ino == now.st_ino;
+}
+
+int outbox_ensure(struct outbox *ob, const char *path)
+{
+    if (ob->dirfd >= 0 && dirfd_current(ob->dirfd, path))
+        return 0;
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    outbox_close(ob);
+    ob->dirfd = fd; /* last_stamp and serial carry on: names keep their order */
+    return 0;
 }
 
 /* --- ids --- */

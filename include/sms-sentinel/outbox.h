@@ -50,6 +50,10 @@ struct outbox_entry {
 /* Opens the outbox folder; 0 or -errno. May block on the filesystem. */
 int outbox_open(struct outbox *ob, const char *path);
 void outbox_close(struct outbox *ob);
+/* Opens the outbox when closed, or again when path now names another folder
+ * than the one held (removed and re-created, a mount put over it); 0 or
+ * -errno (then the old fd, if any, is kept). May block on the filesystem. */
+int outbox_ensure(struct outbox *ob, const char *path);
 
 /* Writes count (1..SMS_SEND_MAX_RECIPIENTS) files, one per message, dated now
  * (wall clock, local time like gammu-smsd-inject), and fills entries[0..count).

@@ -3,8 +3,10 @@ modem emulator, the real gammu-smsd on it and the real sms-sentinel binary,
 each in a private temp dir. Python stdlib only; MQTT is observed through
 mosquitto_sub so the tests use the same client a user would."""
 
+import glob
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -26,6 +28,47 @@ def log(msg):
 
 START = time.monotonic()
 
+# SMS_VALGRIND=1 runs every sms-sentinel (the daemon and the CLI commands) under
+# valgrind memcheck; a log with an error fails the test. Waits stretch by
+# SMS_TIME_FACTOR (default 3 under valgrind, else 1).
+VALGRIND = os.environ.get("SMS_VALGRIND") == "1"
+TIME_FACTOR = float(os.environ.get("SMS_TIME_FACTOR", "3" if VALGRIND else "1"))
+VALGRIND_STATUS = 99
+VALGRIND_ERROR = re.compile(r"Invalid (read|write|free)|uninitialised|Mismatched free|Source and destination overlap|"
+                            r"(definitely|indirectly) lost in loss record|ERROR SUMMARY: [1-9]")
+
+
+def sentinel_argv(workdir, args):
+    """The sms-sentinel command line, under valgrind when SMS_VALGRIND=1."""
+    if not VALGRIND:
+        return [SMS_SENTINEL] + list(args)
+    return ["valgrind", "--tool=memcheck", "--error-exitcode=%d" % VALGRIND_STATUS, "--leak-check=full",
+            "--errors-for-leak-kinds=definite,indirect", "--track-fds=no",
+            "--log-file=" + os.path.join(workdir, "valgrind-sms-sentinel.%p.log"), SMS_SENTINEL] + list(args)
+
+
+def run_sentinel(args, timeout=30):
+    """Runs one sms-sentinel command to its end (captured, text); under
+    SMS_VALGRIND=1 its valgrind log must be clean."""
+    if not VALGRIND:
+        return subprocess.run([SMS_SENTINEL] + list(args), capture_output=True, text=True, timeout=timeout)
+    logdir = tempfile.mkdtemp(prefix="sms-sentinel-valgrind-")
+    r = subprocess.run(sentinel_argv(logdir, args), capture_output=True, text=True, timeout=timeout * TIME_FACTOR)
+    problems = valgrind_problems(logdir)
+    assert r.returncode != VALGRIND_STATUS and not problems, "valgrind: %s\n%s" % (args, "\n".join(problems))
+    shutil.rmtree(logdir, ignore_errors=True)
+    return r
+
+
+def valgrind_problems(workdir):
+    """Text of every valgrind log in workdir that reports an error."""
+    bad = []
+    for path in sorted(glob.glob(os.path.join(workdir, "valgrind-*.log"))):
+        text = read(path)
+        if VALGRIND_ERROR.search(text):
+            bad.append("----- %s -----\n%s" % (path, text[-20000:]))
+    return bad
+
 
 def free_port():
     with socket.socket() as s:
@@ -35,6 +78,7 @@ def free_port():
 
 def wait_until(pred, timeout, what, interval=0.05):
     """Polls pred until it returns a true value; fails the test after timeout."""
+    timeout *= TIME_FACTOR
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         value = pred()
@@ -71,7 +115,7 @@ class Proc:
         if self.alive():
             self.p.terminate()
             try:
-                self.p.wait(timeout)
+                self.p.wait(timeout * TIME_FACTOR)
             except subprocess.TimeoutExpired:
                 os.killpg(self.p.pid, signal.SIGKILL)
                 self.p.wait()
@@ -80,8 +124,8 @@ class Proc:
 
 
 class Broker:
-    def __init__(self, env):
-        self.port = free_port()
+    def __init__(self, env, port=None):
+        self.port = port or free_port()
         conf = os.path.join(env.dir, "mosquitto.conf")
         with open(conf, "w") as f:
             f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n" % self.port)
@@ -111,11 +155,11 @@ class Broker:
 class Subscriber:
     """mosquitto_sub -v on a topic pattern; collects (topic, payload) pairs."""
 
-    def __init__(self, env, port, pattern):
+    def __init__(self, env, port, pattern, args=()):
         self.messages = []
         self.lock = threading.Lock()
         argv = ["stdbuf", "-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-t", pattern, "-v",
-                "-F", "%t\t%p"]
+                "-F", "%t\t%p"] + list(args)  # args: e.g. TLS and credentials
         self.p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
@@ -245,12 +289,11 @@ class Daemon:
         self.proc = None
 
     def start(self, *args):
-        self.proc = Proc("sms-sentinel", [SMS_SENTINEL, "-c", self.conf] + list(args), self.env.dir)
+        self.proc = Proc("sms-sentinel", sentinel_argv(self.env.dir, ["-c", self.conf] + list(args)), self.env.dir)
         return self
 
     def run(self, *args, timeout=30):
-        return subprocess.run([SMS_SENTINEL] + list(args) + ["-c", self.conf], capture_output=True, text=True,
-                              timeout=timeout)
+        return run_sentinel(list(args) + ["-c", self.conf], timeout)
 
 
 def fake_sysfs(root, port="1-1.2", vid="19d2", pid="0031", serial="MF112-0001"):
@@ -302,13 +345,14 @@ class Env:
         self.procs.append(obj)
         return obj
 
-    def broker(self):
-        b = Broker(self)
+    def broker(self, port=None):
+        """A mosquitto; port: a port picked earlier (the daemon may already be trying it)."""
+        b = Broker(self, port)
         self.procs.append(b.proc)
         return b
 
-    def subscribe(self, port, pattern="#"):
-        s = Subscriber(self, port, pattern)
+    def subscribe(self, port, pattern="#", args=()):
+        s = Subscriber(self, port, pattern, args)
         self.subs.append(s)
         return s
 
@@ -336,14 +380,22 @@ class Env:
     def __exit__(self, exc_type, exc, tb):
         for s in self.subs:
             s.stop()
-        for p in reversed(self.procs):
-            p.stop()
+        statuses = [(p.name, p.stop()) for p in reversed(self.procs)]
         # gammu-smsd instances the daemon started itself (daemonized, -d).
         pidfile = os.path.join(self.dir, "smsd.pid")
         pid = pid_alive(pidfile) if os.path.exists(pidfile) else None
         if pid:
             os.kill(pid, signal.SIGKILL)
+        if VALGRIND and exc_type is None:
+            problems = valgrind_problems(self.dir)
+            flagged = [name for name, rc in statuses if name == "sms-sentinel" and rc == VALGRIND_STATUS]
+            if problems or flagged:
+                sys.stdout.write("\n".join(problems) + "\n")
+                raise AssertionError("valgrind found errors (exit status %d: %s); logs in %s"
+                                     % (VALGRIND_STATUS, flagged, self.dir))
         if exc_type is not None:
+            if VALGRIND:
+                sys.stdout.write("\n".join(valgrind_problems(self.dir)) + "\n")
             for p in self.procs:
                 sys.stdout.write("----- %s output -----\n%s\n" % (p.name, p.output()[-6000:]))
             log_path = os.path.join(self.dir, "smsd.log")

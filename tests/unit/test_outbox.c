@@ -297,6 +297,29 @@ static void test_write_failure(void **state)
     assert_int_equal(entries(f), 0);
 }
 
+/* The outbox removed and made again: the held folder fd is stale; ensure
+ * opens the new folder, and the next file lands where gammu-smsd looks. */
+static void test_ensure_recreated(void **state)
+{
+    struct folder *f = *state;
+    int before = f->ob.dirfd;
+    assert_int_equal(outbox_ensure(&f->ob, f->path), 0);
+    assert_int_equal(f->ob.dirfd, before); /* unchanged folder: same fd */
+    assert_int_equal(rmdir(f->path), 0);
+    assert_int_equal(outbox_ensure(&f->ob, f->path), -ENOENT);
+    assert_int_equal(f->ob.dirfd, before); /* kept until a folder is there */
+    assert_int_equal(mkdir(f->path, 0755), 0);
+    assert_int_equal(outbox_ensure(&f->ob, f->path), 0);
+    struct outbox_sms m = {.number = "0612345678", .text = "x", .text_len = 1};
+    struct outbox_entry e;
+    char err[200];
+    assert_int_equal(outbox_queue(&f->ob, &m, 1, STAMP, &e, err, sizeof(err)), 0);
+    assert_int_equal(entries(f), 1);
+    char path[256];
+    assert_int_equal(format_checked(path, sizeof(path), "%s/%s", f->path, e.name), 0);
+    assert_int_equal(access(path, F_OK), 0);
+}
+
 static void test_bad_input(void **state)
 {
     struct folder *f = *state;
@@ -373,6 +396,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_serial_overflow, folder_setup, folder_teardown),
         cmocka_unit_test_setup_teardown(test_write_failure, folder_setup, folder_teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, folder_setup, folder_teardown),
+        cmocka_unit_test_setup_teardown(test_ensure_recreated, folder_setup, folder_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
