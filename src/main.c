@@ -10,6 +10,7 @@
 
 #include "sms-sentinel/agent.h"
 #include "sms-sentinel/cli_reset.h"
+#include "sms-sentinel/cli_discovery.h"
 #include "sms-sentinel/cli_send.h"
 #include "sms-sentinel/config.h"
 #include "sms-sentinel/gammu_smsdrc.h"
@@ -202,7 +203,8 @@ int main(int argc, char **argv)
         config_free(cfg);
         return rc;
     }
+    /* discovery */
+    int rc = cli_discovery_run(cfg, stdout, stderr);
     config_free(cfg);
-    fprintf(stderr, "sms-sentinel: '%s' is not in this build yet\n", cli.command);
-    return 1;
+    return rc;
 }
