@@ -164,6 +164,8 @@ static void reload(struct agent *a)
     char err[256];
     if (new_mqtt && agent_mqtt_open(a, err, sizeof(err)) < 0)
         log_error("reload: mqtt: %s", err);
+    else if (!new_mqtt && a->mqtt && !mqtt_link_connected(a->mqtt))
+        mqtt_link_retry_now(a->mqtt, clock_monotonic_ms()); /* e.g. password_file fixed */
     if (new_log)
         open_follower(a);
     agent_refresh_probes(a);

@@ -1158,6 +1158,36 @@ static int doctor_file(const char *key, const char *path, FILE *out)
     return 0;
 }
 
+/* A secret (password_file, tls_key): readable here, not empty, and not readable
+ * by every user (group-readable is fine: root:sms-sentinel 0640 is a common setup). */
+static int doctor_secret(const char *key, const char *path, FILE *out)
+{
+    if (!is_set(path))
+        return 0;
+    char *text = NULL;
+    size_t len = 0;
+    int rc = fs_read_file(path, 65536, &text, &len);
+    if (rc < 0) {
+        fprintf(out, "warning: %s %s: cannot be read by this user: %s\n", key, path, strerror(-rc));
+        return 1;
+    }
+    size_t first_line = strcspn(text, "\r\n");
+    explicit_bzero(text, len);
+    free(text);
+    if (first_line == 0) {
+        fprintf(out, "warning: %s %s: is empty (its first line is the secret)\n", key, path);
+        return 1;
+    }
+    struct stat st;
+    if (stat(path, &st) == 0 && (st.st_mode & S_IROTH)) {
+        fprintf(out, "warning: %s %s: readable by every user (mode %04o): chmod 600 (or 640 with the daemon's group)\n",
+                key, path, (unsigned)(st.st_mode & 07777));
+        return 1;
+    }
+    fprintf(out, "ok: %s %s is readable and private\n", key, path);
+    return 0;
+}
+
 static int doctor_path(const struct config *cfg, int row, FILE *out)
 {
     const struct smsd_path *sp = &smsd_paths[row];
@@ -1178,10 +1208,10 @@ static int doctor_path(const struct config *cfg, int row, FILE *out)
 
 int config_doctor(const struct config *cfg, FILE *out)
 {
-    int warnings = doctor_file("password_file", cfg->mqtt_password_file, out);
+    int warnings = doctor_secret("password_file", cfg->mqtt_password_file, out);
     warnings += doctor_file("tls_ca", cfg->tls_ca, out);
     warnings += doctor_file("tls_cert", cfg->tls_cert, out);
-    warnings += doctor_file("tls_key", cfg->tls_key, out);
+    warnings += doctor_secret("tls_key", cfg->tls_key, out);
     for (int i = 0; i < SMSD_PATHS; i++)
         warnings += doctor_path(cfg, i, out);
     return warnings;

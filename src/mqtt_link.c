@@ -9,9 +9,11 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sms-sentinel/fsutil.h"
 #include "sms-sentinel/log.h"
+#include "sms-sentinel/mqtt_diag.h"
 #include "sms-sentinel/strbuf.h"
 #include "sms-sentinel/timefmt.h"
 
@@ -31,16 +33,13 @@ struct mqtt_link {
     bool configured;      /* connect_async has stored host and port */
     int64_t retry_at_ms;  /* next reconnect attempt; INT64_MAX none */
     int64_t backoff_ms;
-    int last_failure;     /* to log each kind of failure once */
+    /* What the failure sentences name; the password is re-read before every attempt. */
+    char *username, *password_file, *tls_ca, *tls_cert;
+    int attempts;             /* failed attempts since the last connection */
+    int refused;              /* CONNACK reason of this attempt; 0 none */
+    char tls_error[256];      /* libmosquitto's error lines in this attempt (OpenSSL's reasons) */
+    char last_failure[512];   /* a repeat of the same failure is logged at debug only */
 };
-
-static void note_failure(struct mqtt_link *link, int code, const char *what)
-{
-    if (link->last_failure == code)
-        return;
-    link->last_failure = code;
-    log_warn("mqtt: %s (%s:%d); retrying with backoff", what, link->host, link->port);
-}
 
 static void schedule_retry(struct mqtt_link *link, int64_t now_ms)
 {
@@ -48,12 +47,59 @@ static void schedule_retry(struct mqtt_link *link, int64_t now_ms)
     link->backoff_ms = link->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : link->backoff_ms * 2;
 }
 
+static void log_failure(struct mqtt_link *link, const char *what, int64_t now_ms);
+
+/* Logs why this attempt failed (rc and errno from the client library), once at
+ * warn per distinct reason, and schedules the next attempt. */
+static void note_failure(struct mqtt_link *link, int rc, int64_t now_ms)
+{
+    int saved_errno = errno;
+    struct mqtt_failure f = {
+        .reason = link->refused,
+        .reason_text = mosquitto_reason_string(link->refused),
+        .error = rc == MOSQ_ERR_ERRNO ? strerror(saved_errno) : mosquitto_strerror(rc),
+        .tls_error = link->tls_error[0] ? link->tls_error : NULL,
+        .host = link->host,
+        .port = link->port,
+        .username = link->username,
+        .password_file = link->password_file,
+        .tls_ca = link->tls_ca,
+        .tls_cert = link->tls_cert,
+    };
+    char what[512];
+    mqtt_failure_describe(&f, what, sizeof(what)); /* a cut sentence is still worth logging */
+    log_failure(link, what, now_ms);
+}
+
+static void log_failure(struct mqtt_link *link, const char *what, int64_t now_ms)
+{
+    link->attempts++;
+    schedule_retry(link, now_ms);
+    int64_t next_s = (link->retry_at_ms - now_ms + 999) / 1000;
+    if (strcmp(what, link->last_failure) != 0)
+        log_warn("mqtt: %s; retrying with backoff (attempt %d, next in %lld s)", what, link->attempts,
+                 (long long)next_s);
+    else
+        log_debug("mqtt: attempt %d failed the same way; next in %lld s", link->attempts, (long long)next_s);
+    format_checked(link->last_failure, sizeof(link->last_failure), "%s", what); /* cut: compared cut */
+}
+
+/* Keeps libmosquitto's error lines (OpenSSL's reason for a failed handshake
+ * comes only this way; the library has drained OpenSSL's error queue). */
+static void on_log(struct mosquitto *mosq, void *obj, int level, const char *text)
+{
+    struct mqtt_link *link = obj;
+    if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))
+        mqtt_diag_add_lib_line(link->tls_error, sizeof(link->tls_error), text);
+}
+
 static void lost_connection(struct mqtt_link *link, int64_t now_ms)
 {
     bool was_connected = link->connected;
     link->connected = false;
     link->socket_open = false;
-    schedule_retry(link, now_ms);
+    if (was_connected)
+        schedule_retry(link, now_ms);
     if (was_connected && link->cb.on_disconnect)
         link->cb.on_disconnect(link->ctx);
 }
@@ -62,14 +108,17 @@ static void on_connect_v5(struct mosquitto *mosq, void *obj, int rc, int flags, 
 {
     struct mqtt_link *link = obj;
     if (rc != 0) {
-        note_failure(link, 1000 + rc, mosquitto_reason_string(rc));
-        /* Keep the socket until libmosquitto closes it; retry later. */
+        /* libmosquitto closes the socket next; the failure is logged then, once. */
+        link->refused = rc;
         return;
     }
     link->connected = true;
-    link->last_failure = 0;
+    link->last_failure[0] = '\0';
+    link->attempts = 0;
     link->backoff_ms = BACKOFF_MIN_MS;
-    log_info("mqtt: connected to %s:%d", link->host, link->port);
+    log_info("mqtt: connected to %s:%d%s%s%s%s", link->host, link->port, link->tls_ca ? " over TLS" : "",
+             link->tls_cert ? " with a client certificate" : "", link->username ? " as user " : "",
+             link->username ? link->username : "");
     if (link->cb.on_connect)
         link->cb.on_connect(link->ctx);
 }
@@ -100,6 +149,16 @@ static void on_publish_v5(struct mosquitto *mosq, void *obj, int mid, int reason
         link->cb.on_published(link->ctx, mid);
 }
 
+/* A refused subscription (e.g. a broker without shared subscriptions, or an
+ * ACL) would otherwise go unnoticed: reason codes of 0x80 and above. */
+static void on_subscribe_v5(struct mosquitto *mosq, void *obj, int mid, int count, const int *granted,
+                            const mosquitto_property *props)
+{
+    for (int i = 0; i < count; i++)
+        if (granted[i] >= 0x80)
+            log_warn("mqtt: the broker refused subscription %d: %s", mid, mosquitto_reason_string(granted[i]));
+}
+
 static int read_password(const char *path, char **out, char *err, size_t errsize)
 {
     size_t len = 0;
@@ -112,14 +171,16 @@ static int read_password(const char *path, char **out, char *err, size_t errsize
     return 0;
 }
 
-static int apply_credentials(struct mqtt_link *link, const struct mqtt_link_options *o, char *err, size_t errsize)
+/* (Re)reads password_file and hands user and password to libmosquitto, so a
+ * fixed file is used by the next attempt. */
+static int apply_credentials(struct mqtt_link *link, char *err, size_t errsize)
 {
-    if (!o->username || !*o->username)
+    if (!link->username)
         return 0;
     char *password = NULL;
-    if (o->password_file && *o->password_file && read_password(o->password_file, &password, err, errsize) < 0)
+    if (link->password_file && read_password(link->password_file, &password, err, errsize) < 0)
         return -1;
-    int rc = mosquitto_username_pw_set(link->mosq, o->username, password);
+    int rc = mosquitto_username_pw_set(link->mosq, link->username, password);
     if (password) {
         explicit_bzero(password, strlen(password));
         free(password);
@@ -138,11 +199,19 @@ static int apply_tls(struct mqtt_link *link, const struct mqtt_link_options *o, 
     const char *cert = o->tls_cert && *o->tls_cert ? o->tls_cert : NULL;
     const char *key = o->tls_key && *o->tls_key ? o->tls_key : NULL;
     int rc = mosquitto_tls_set(link->mosq, o->tls_ca, NULL, cert, key, NULL);
-    if (rc != MOSQ_ERR_SUCCESS) {
-        format_checked(err, errsize, "tls: %s", rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
-        return -1;
+    if (rc == MOSQ_ERR_SUCCESS)
+        return 0;
+    /* libmosquitto only opens the files here; name the one it could not. */
+    const char *keys[] = {"tls_ca", "tls_cert", "tls_key"};
+    const char *paths[] = {o->tls_ca, cert, key};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (paths[i] && access(paths[i], R_OK) < 0) {
+            format_checked(err, errsize, "%s %s: cannot be read: %s", keys[i], paths[i], strerror(errno));
+            return -1;
+        }
     }
-    return 0;
+    format_checked(err, errsize, "tls: %s", rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+    return -1;
 }
 
 static int configure(struct mqtt_link *link, const struct mqtt_link_options *o, char *err, size_t errsize)
@@ -151,6 +220,7 @@ static int configure(struct mqtt_link *link, const struct mqtt_link_options *o, 
     mosquitto_connect_v5_callback_set(link->mosq, on_connect_v5);
     mosquitto_message_v5_callback_set(link->mosq, on_message_v5);
     mosquitto_publish_v5_callback_set(link->mosq, on_publish_v5);
+    mosquitto_subscribe_v5_callback_set(link->mosq, on_subscribe_v5);
     if (o->will_topic) {
         int rc = mosquitto_will_set_v5(link->mosq, o->will_topic, (int)strlen(o->will_payload), o->will_payload, 1,
                                        true, NULL);
@@ -159,10 +229,14 @@ static int configure(struct mqtt_link *link, const struct mqtt_link_options *o, 
             return -1;
         }
     }
-    if (apply_credentials(link, o, err, errsize) < 0)
+    mosquitto_log_callback_set(link->mosq, on_log);
+    if (apply_credentials(link, err, errsize) < 0)
         return -1;
     return apply_tls(link, o, err, errsize);
 }
+
+/* A copy of s, or NULL for NULL or "". */
+static char *dup_set(const char *s) { return s && *s ? strdup(s) : NULL; }
 
 struct mqtt_link *mqtt_link_new(const struct mqtt_link_options *opts, const struct mqtt_link_callbacks *cb,
                                 void *ctx, char *err, size_t errsize)
@@ -176,12 +250,18 @@ struct mqtt_link *mqtt_link_new(const struct mqtt_link_options *opts, const stru
     link->cb = *cb;
     link->ctx = ctx;
     link->host = strdup(opts->host);
+    link->username = dup_set(opts->username);
+    link->password_file = dup_set(opts->password_file);
+    link->tls_ca = dup_set(opts->tls_ca);
+    link->tls_cert = dup_set(opts->tls_cert);
     link->port = opts->port;
     link->keepalive_s = opts->keepalive_s;
     link->backoff_ms = BACKOFF_MIN_MS;
     link->retry_at_ms = INT64_MAX;
     link->mosq = mosquitto_new(opts->client_id, true, link);
-    if (!link->host || !link->mosq) {
+    if (!link->host || !link->mosq || (opts->username && *opts->username && !link->username) ||
+        (opts->password_file && *opts->password_file && !link->password_file) ||
+        (opts->tls_ca && *opts->tls_ca && !link->tls_ca) || (opts->tls_cert && *opts->tls_cert && !link->tls_cert)) {
         format_checked(err, errsize, "cannot create MQTT client: %s", strerror(errno));
         mqtt_link_free(link);
         return NULL;
@@ -200,6 +280,10 @@ void mqtt_link_free(struct mqtt_link *link)
     if (link->mosq)
         mosquitto_destroy(link->mosq);
     free(link->host);
+    free(link->username);
+    free(link->password_file);
+    free(link->tls_ca);
+    free(link->tls_cert);
     free(link);
     mosquitto_lib_cleanup();
 }
@@ -207,6 +291,14 @@ void mqtt_link_free(struct mqtt_link *link)
 static void try_connect(struct mqtt_link *link, int64_t now_ms)
 {
     link->retry_at_ms = INT64_MAX;
+    link->refused = 0;
+    link->tls_error[0] = '\0';
+    char err[512];
+    if (apply_credentials(link, err, sizeof(err)) < 0) {
+        log_failure(link, err, now_ms);
+        return;
+    }
+    log_debug("mqtt: connecting to %s:%d (attempt %d)", link->host, link->port, link->attempts + 1);
     int rc = link->configured ? mosquitto_reconnect_async(link->mosq)
                               : mosquitto_connect_async(link->mosq, link->host, link->port, link->keepalive_s);
     /* connect_async stores host and port before it tries; later tries reuse them. */
@@ -216,11 +308,20 @@ static void try_connect(struct mqtt_link *link, int64_t now_ms)
         link->socket_open = true;
         return;
     }
-    note_failure(link, rc, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
-    schedule_retry(link, now_ms);
+    note_failure(link, rc, now_ms);
 }
 
 void mqtt_link_start(struct mqtt_link *link, int64_t now_ms) { try_connect(link, now_ms); }
+
+void mqtt_link_retry_now(struct mqtt_link *link, int64_t now_ms)
+{
+    if (link->socket_open)
+        return;
+    link->backoff_ms = BACKOFF_MIN_MS;
+    link->last_failure[0] = '\0'; /* say again what happens now */
+    log_info("mqtt: trying again now");
+    try_connect(link, now_ms);
+}
 
 int mqtt_link_fd(const struct mqtt_link *link)
 {
@@ -240,7 +341,7 @@ static void check_rc(struct mqtt_link *link, int rc, int64_t now_ms)
         log_warn("mqtt: connection to %s:%d lost (%s)", link->host, link->port,
                  rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
     else
-        note_failure(link, rc, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+        note_failure(link, rc, now_ms);
     lost_connection(link, now_ms);
 }
 
@@ -311,6 +412,13 @@ int mqtt_link_subscribe(struct mqtt_link *link, const char *pattern, int qos)
     if (!link->connected)
         return -1;
     return mosquitto_subscribe_v5(link->mosq, NULL, pattern, qos, 0, NULL) == MOSQ_ERR_SUCCESS ? 0 : -1;
+}
+
+int mqtt_link_unsubscribe(struct mqtt_link *link, const char *pattern)
+{
+    if (!link->connected)
+        return -1;
+    return mosquitto_unsubscribe_v5(link->mosq, NULL, pattern, NULL) == MOSQ_ERR_SUCCESS ? 0 : -1;
 }
 
 /* Flushes pending output for at most timeout_ms, polling the socket. */

@@ -46,6 +46,9 @@ void mqtt_link_free(struct mqtt_link *link);
 /* Starts (or schedules) a connection attempt. DNS resolution of a host name
  * blocks briefly; the TCP connect does not. */
 void mqtt_link_start(struct mqtt_link *link, int64_t now_ms);
+/* While not connected: tries again now with the shortest backoff (SIGHUP after
+ * a fixed password_file). Every attempt re-reads password_file. */
+void mqtt_link_retry_now(struct mqtt_link *link, int64_t now_ms);
 
 /* The socket to poll (-1 while not connected) and the events it needs. */
 int mqtt_link_fd(const struct mqtt_link *link);
@@ -64,7 +67,11 @@ int mqtt_link_publish(struct mqtt_link *link, const char *topic, const void *pay
 /* Publishes a reply with an MQTT v5 correlation data property. */
 int mqtt_link_publish_reply(struct mqtt_link *link, const char *topic, const void *payload, size_t len,
                             const void *correlation, size_t correlation_len);
+/* Subscribe and unsubscribe return 0 once the packet is queued, -1 when not
+ * connected. A refused SUBACK is logged here. Subscriptions end with the
+ * connection (clean start): subscribe again in on_connect. */
 int mqtt_link_subscribe(struct mqtt_link *link, const char *pattern, int qos);
+int mqtt_link_unsubscribe(struct mqtt_link *link, const char *pattern);
 
 /* Publishes payload to topic (retained) and disconnects cleanly, waiting at most
  * timeout_ms for the bytes to leave. Used on SIGTERM. */

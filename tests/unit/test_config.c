@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -866,6 +867,77 @@ static void test_doctor_unreadable(void **state)
     config_free(cfg);
 }
 
+/* password_file and tls_key: a directory, an empty file and a world-readable file are
+ * warned about; a private one is ok. The secret never reaches the report. */
+static void test_doctor_secrets(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_config_secret_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char pw[300], key[300];
+    snprintf(pw, sizeof(pw), "%s/pw", dir);
+    snprintf(key, sizeof(key), "%s/key", dir);
+    struct {
+        const char *content; /* NULL: make a directory */
+        unsigned mode;
+        const char *want;
+        int warnings;
+    } rows[] = {
+        {"hunter2\n", 0600, "ok: password_file", 0},
+        {"hunter2\n", 0640, "ok: password_file", 0},
+        {"hunter2\n", 0644, "readable by every user (mode 0644)", 1},
+        {"", 0600, "is empty", 1},
+        {"\nhunter2", 0600, "is empty", 1},
+        {NULL, 0700, "cannot be read by this user: Is a directory", 1},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        unlink(pw);
+        rmdir(pw);
+        if (rows[i].content) {
+            FILE *w = fopen(pw, "w");
+            assert_non_null(w);
+            fputs(rows[i].content, w);
+            fclose(w);
+            assert_int_equal(chmod(pw, rows[i].mode), 0);
+        } else {
+            assert_int_equal(mkdir(pw, rows[i].mode), 0);
+        }
+        char text[1024];
+        snprintf(text, sizeof(text), "[mqtt]\nusername = u\npassword_file = %s\n", pw);
+        struct config *cfg = load_ok(text);
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        int warnings = config_doctor(cfg, f);
+        fclose(f);
+        if (warnings != rows[i].warnings || !strstr(buf, rows[i].want) || strstr(buf, "hunter2"))
+            fail_msg("row %zu: %d warning(s): %s", i, warnings, buf);
+        free(buf);
+        config_free(cfg);
+    }
+    unlink(pw);
+    rmdir(pw);
+    FILE *w = fopen(key, "w");
+    assert_non_null(w);
+    fputs("-----BEGIN PRIVATE KEY-----\n", w);
+    fclose(w);
+    assert_int_equal(chmod(key, 0604), 0);
+    char text[1024];
+    snprintf(text, sizeof(text), "[mqtt]\ntls_ca = %s\ntls_cert = %s\ntls_key = %s\n", key, key, key);
+    struct config *cfg = load_ok(text);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(config_doctor(cfg, f), 1);
+    fclose(f);
+    assert_non_null(strstr(buf, "warning: tls_key"));
+    assert_non_null(strstr(buf, "ok: tls_ca"));
+    free(buf);
+    config_free(cfg);
+    unlink(key);
+    rmdir(dir);
+}
+
 static void test_errors_clear_empty(void **state)
 {
     (void)state;
@@ -907,6 +979,7 @@ int main(void)
         cmocka_unit_test(test_print_every_key),
         cmocka_unit_test(test_print_no_secret),
         cmocka_unit_test(test_doctor_unreadable),
+        cmocka_unit_test(test_doctor_secrets),
         cmocka_unit_test(test_errors_clear_empty),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
