@@ -277,6 +277,7 @@ static void run_due(struct agent *a, int64_t now_ms)
     if (now_ms >= a->next_state_ms) {
         a->state_dirty = true;
     }
+    agent_pool_update(a);
     if (a->state_dirty)
         agent_publish_state(a, now_ms);
     sync_mqtt_watch(a);

@@ -37,6 +37,7 @@ struct pending_reply {
     json_object *transaction; /* owned */
     unsigned char correlation[256];
     size_t correlation_len;
+    bool pooled; /* came through the pool: the response names this node */
 };
 
 struct agent_inbox;
@@ -62,6 +63,7 @@ struct agent {
     struct mqtt_link *mqtt;
     int mqtt_fd_watched; /* the fd registered with the loop, -1 none */
     struct agent_topics topics;
+    char pool_filter[AGENT_TOPIC_SIZE]; /* the pool's shared subscription held now; "" = not a member */
 
     struct health health;
     struct stats stats;
@@ -108,9 +110,18 @@ void agent_subscribe_requests(struct agent *a);
 /* Sends a response and clears the reply; takes data. */
 void agent_reply(struct agent *a, struct pending_reply *r, bool ok, json_object *data, const char *error);
 void agent_reply_clear(struct pending_reply *r);
+/* Answers on msg's v5 response topic when usable, else on default_topic. */
+int agent_reply_prepare(struct pending_reply *r, const struct mqtt_message *msg, const char *default_topic);
 /* Starts a recovery through the health policy; 0, or -1 with a reason. */
 int agent_request_recovery(struct agent *a, const char *method, const char *trigger, char *err, size_t errsize);
 void agent_recovery_step(void *ctx, const struct recovery_step *step);
+
+/* agent_pool.c: pool mode ([mqtt] pool) */
+/* Joins or leaves the pool as health and the connection say; every loop turn. */
+void agent_pool_update(struct agent *a);
+void agent_pool_on_disconnect(struct agent *a);
+/* True when msg was a pooled request (then it has been handled). */
+bool agent_pool_on_message(struct agent *a, const struct mqtt_message *msg);
 
 /* agent_inbox.c */
 int agent_inbox_open(struct agent *a);

@@ -42,6 +42,8 @@ json_object *agent_snapshot(const struct agent *a, int64_t now_ms)
         .outbox_depth = a->outbox_depth,
         .pid = (long)getpid(),
         .node_id = a->cfg->node_id,
+        .pool = a->cfg->pool && *a->cfg->pool ? a->cfg->pool : NULL,
+        .pool_member = a->pool_filter[0] != '\0',
     };
     return snapshot_build(&f, &a->stats);
 }
@@ -101,6 +103,7 @@ static void on_published(void *ctx, int mid)
 
 static void on_disconnect(void *ctx)
 {
+    agent_pool_on_disconnect(ctx);
     agent_inbox_on_connection(ctx, false);
 }
 

@@ -25,6 +25,8 @@ void agent_reply_clear(struct pending_reply *r)
 void agent_reply(struct agent *a, struct pending_reply *r, bool ok, json_object *data, const char *error)
 {
     json_object *resp = response_build(ok, data, error, r->transaction);
+    if (r->pooled)
+        json_object_object_add(resp, "node_id", json_object_new_string(a->cfg->node_id));
     size_t len = 0;
     const char *text = json_object_to_json_string_length(resp, JSON_C_TO_STRING_PLAIN, &len);
     if (!a->mqtt || mqtt_link_publish_reply(a->mqtt, r->topic, text, len, r->correlation_len ? r->correlation : NULL,
@@ -41,20 +43,27 @@ static bool usable_response_topic(const char *t)
     return n > 0 && n < AGENT_TOPIC_SIZE && !strpbrk(t, "+#") && utf8_is_valid(t, n);
 }
 
-static int prepare_reply(struct agent *a, const struct mqtt_message *msg, const char *name, struct pending_reply *r)
+int agent_reply_prepare(struct pending_reply *r, const struct mqtt_message *msg, const char *default_topic)
 {
     memset(r, 0, sizeof(*r));
     r->active = true;
-    if (usable_response_topic(msg->response_topic)) {
-        memcpy(r->topic, msg->response_topic, strlen(msg->response_topic) + 1);
-    } else if (format_checked(r->topic, sizeof(r->topic), "%s/response/%s", a->topics.base, name) < 0) {
+    const char *topic = usable_response_topic(msg->response_topic) ? msg->response_topic : default_topic;
+    if (format_checked(r->topic, sizeof(r->topic), "%s", topic) < 0)
         return -1;
-    }
     if (msg->correlation_data && msg->correlation_len <= sizeof(r->correlation)) {
         memcpy(r->correlation, msg->correlation_data, msg->correlation_len);
         r->correlation_len = msg->correlation_len;
     }
     return 0;
+}
+
+static int prepare_reply(struct agent *a, const struct mqtt_message *msg, const char *name, struct pending_reply *r)
+{
+    char topic[AGENT_TOPIC_SIZE];
+    if (format_checked(topic, sizeof(topic), "%s/response/%s", a->topics.base, name) < 0 &&
+        !usable_response_topic(msg->response_topic))
+        return -1;
+    return agent_reply_prepare(r, msg, topic);
 }
 
 int agent_request_recovery(struct agent *a, const char *method, const char *trigger, char *err, size_t errsize)
@@ -121,6 +130,8 @@ static void handle_request(struct agent *a, enum request_kind kind, const struct
 void agent_on_message(void *ctx, const struct mqtt_message *msg)
 {
     struct agent *a = ctx;
+    if (agent_pool_on_message(a, msg))
+        return;
     size_t base_len = strlen(a->topics.base);
     const char *prefix = "/request/";
     if (strncmp(msg->topic, a->topics.base, base_len) != 0 || strncmp(msg->topic + base_len, prefix, 9) != 0)

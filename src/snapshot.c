@@ -24,6 +24,8 @@ json_object *snapshot_build(const struct snapshot_facts *f, const struct stats *
     json_object_object_add(o, "started_at", string_or_null(f->started_at));
     json_object_object_add(o, "uptime_s", json_object_new_int64(f->uptime_s));
     json_object_object_add(o, "node_id", string_or_null(f->node_id));
+    json_object_object_add(o, "pool", string_or_null(f->pool));
+    json_object_object_add(o, "pool_member", json_object_new_boolean(f->pool_member));
     json_object_object_add(o, "pid", json_object_new_int64(f->pid));
     json_object_object_add(o, "version", json_object_new_string(SMS_VERSION));
     return o;

@@ -27,6 +27,8 @@ struct snapshot_facts {
     int outbox_depth;        /* -1 unknown */
     long pid;                /* the daemon's, for `status` */
     const char *node_id;
+    const char *pool;        /* [mqtt] pool; NULL none */
+    bool pool_member;        /* holds the pool's shared subscription now */
 };
 
 /* Returns a new object owned by the caller (json_object_put). */
