@@ -1,7 +1,11 @@
 /* log_follower_file: follows one log file with inotify on its folder and on
  * the file itself. Two sources: `cur` is the file now at the path, `old` the one
  * logrotate renamed away, still read because gammu-smsd writes there until its
- * SIGHUP. Events are only hints: each relevant one leads to the same check (stat
+ * SIGHUP. A rotated file (renamed or deleted) is read until the file now at
+ * the path has received data: a single writer has switched by then, so the
+ * rotated file is read to its end and closed. No timer: gammu-smsd may stay
+ * quiet for hours and still write to the renamed file (no SIGHUP yet).
+ * Events are only hints: each relevant one leads to the same check (stat
  * the folder and the path, compare inodes, fstat sizes, compare the bytes last
  * read), so coalesced or lost events and queue overflows heal by themselves. */
 #include <errno.h>
@@ -17,7 +21,6 @@
 #include "sms-sentinel/strbuf.h"
 
 #define RECHECK_MS 5000   /* missing folder, missed events, truncation */
-#define OLD_KEEP_MS 60000 /* a rotated file quiet this long is done with */
 #define TAIL_LEN 32       /* bytes before the offset, to notice a rewrite */
 #define EVENT_READS 64    /* inotify reads per call, then come back */
 
@@ -33,7 +36,6 @@ struct lf_source {
     ino_t ino;
     off_t offset;
     int eof;
-    int64_t last_data_ms;
     size_t tail_len;
     char tail[TAIL_LEN]; /* the bytes just before offset */
     struct line_asm la;
@@ -50,7 +52,6 @@ struct lf_file {
     dev_t dir_dev;
     ino_t dir_ino;
     int dir_missing; /* logged for this absence */
-    int64_t now_ms;
     int64_t check_at_ms; /* -1 before the first process call */
     size_t budget;
     int more; /* work left over: call again at once */
@@ -130,7 +131,6 @@ static int source_open(struct lf_file *f, struct lf_source *s, int at_end)
     s->fd = fd;
     s->dev = st.st_dev;
     s->ino = st.st_ino;
-    s->last_data_ms = f->now_ms;
     if (at_end) {
         s->offset = st.st_size;
         tail_load(s);
@@ -179,7 +179,6 @@ static int source_read_chunk(struct lf_file *f, struct lf_source *s)
         return 0;
     }
     s->offset += n;
-    s->last_data_ms = f->now_ms;
     f->budget -= (size_t)n;
     tail_push(s, f->chunk, (size_t)n);
     line_asm_feed(&s->la, f->chunk, (size_t)n, f->fn, f->ctx);
@@ -220,7 +219,6 @@ static int rotate_current(struct lf_file *f)
     if (rc <= 0)
         return rc;
     f->old = f->cur;
-    f->old.last_data_ms = f->now_ms;
     source_init(&f->cur);
     log_info("log file %s rotated", f->path);
     return 0;
@@ -253,19 +251,21 @@ static int reconcile_path(struct lf_file *f)
     return 0;
 }
 
-/* A rotated file is done with once deleted, or once quiet for a while after
- * its successor exists (gammu-smsd got its SIGHUP). */
-static int retire_old(struct lf_file *f)
+/* Whether the writer has moved on to the file now at the path: it has data.
+ * Asked before the rotated file is read to its end, so nothing written there
+ * before the switch can come after that read. */
+static int writer_switched(const struct lf_file *f)
 {
-    if (f->old.fd < 0 || !f->old.eof)
-        return 0;
     struct stat st;
-    if (fstat(f->old.fd, &st) < 0)
-        return -errno;
-    int quiet = f->cur.fd >= 0 && f->now_ms - f->old.last_data_ms >= OLD_KEEP_MS;
-    if (st.st_nlink == 0 || quiet)
+    if (f->old.fd < 0 || f->cur.fd < 0)
+        return 0;
+    return f->cur.offset > 0 || (fstat(f->cur.fd, &st) == 0 && st.st_size > 0);
+}
+
+static void retire_old(struct lf_file *f, int switched)
+{
+    if (switched && f->old.fd >= 0 && f->old.eof)
         source_close(f, &f->old);
-    return 0;
 }
 
 static void drop_dir_watch(struct lf_file *f)
@@ -310,8 +310,9 @@ static int refresh(struct lf_file *f)
 {
     int rc = ensure_dir_watch(f);
     rc = lf_first_err(rc, reconcile_path(f));
+    int switched = writer_switched(f);
     rc = lf_first_err(rc, source_drain(f, &f->old));
-    rc = lf_first_err(rc, retire_old(f));
+    retire_old(f, switched);
     return lf_first_err(rc, source_drain(f, &f->cur));
 }
 
@@ -369,17 +370,9 @@ static int read_events(struct lf_file *f)
     return relevant;
 }
 
-static int64_t old_deadline(const struct lf_file *f)
-{
-    if (f->old.fd < 0 || f->cur.fd < 0)
-        return INT64_MAX;
-    return f->old.last_data_ms + OLD_KEEP_MS;
-}
-
 static int due(const struct lf_file *f, int was_more, int64_t now_ms)
 {
-    return was_more || f->more || f->check_at_ms < 0 || now_ms >= f->check_at_ms ||
-           now_ms >= old_deadline(f);
+    return was_more || f->more || f->check_at_ms < 0 || now_ms >= f->check_at_ms;
 }
 
 int lf_file_process(struct lf_file *f, int64_t now_ms)
@@ -387,7 +380,6 @@ int lf_file_process(struct lf_file *f, int64_t now_ms)
     int was_more = f->more;
     f->more = 0;
     int relevant = read_events(f);
-    f->now_ms = now_ms;
     if (relevant == 0 && !due(f, was_more, now_ms))
         return 0;
     f->budget = LF_BUDGET;
@@ -400,9 +392,7 @@ int64_t lf_file_next_timeout(const struct lf_file *f, int64_t now_ms)
 {
     if (f->more || f->check_at_ms < 0)
         return 0;
-    int64_t at = f->check_at_ms;
-    int64_t old_at = old_deadline(f);
-    return lf_until(old_at < at ? old_at : at, now_ms);
+    return lf_until(f->check_at_ms, now_ms);
 }
 
 int lf_file_fd(const struct lf_file *f) { return f->ifd; }

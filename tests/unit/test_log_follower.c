@@ -328,13 +328,41 @@ static void test_rename_create(void **state)
     const char *bs[] = {"b1", "b2"};
     assert_int_equal(count_prefix(fx, 'a', as, 4), 4);
     assert_int_equal(count_prefix(fx, 'b', bs, 2), 2);
-    /* Quiet for a minute with a successor in place: the old file is let go. */
+    /* The successor has data: the writer switched, the old file was read to
+     * its end and let go; what still comes there is not followed. */
     fx->skew_ms += 61000;
     process(fx);
     put(w, "a5\n");
     put(w2, "b3\n");
     pump(fx, 7);
     assert_line(fx, 6, "b3");
+    close(w);
+    close(w2);
+}
+
+/* Renamed, a new file created, but the writer never told to reopen: it
+ * writes to the renamed file after hours of quiet; still followed. */
+static void test_rename_no_sighup(void **state)
+{
+    struct fx *fx = *state;
+    make_dir(fx);
+    int w = writer_open(fx->path);
+    open_file(fx);
+    put(w, "a1\n");
+    pump(fx, 1);
+    assert_int_equal(rename(fx->path, fx->rotated), 0);
+    int w2 = writer_open(fx->path); /* logrotate's create: stays empty */
+    pump(fx, 1);
+    fx->skew_ms += 3 * 3600 * 1000;
+    process(fx);
+    put(w, "a2\n");
+    pump(fx, 2);
+    assert_line(fx, 1, "a2");
+    put(w, "a3\n"); /* the last line before its SIGHUP */
+    put(w2, "b1\n");
+    pump(fx, 4);
+    assert_line(fx, 2, "a3");
+    assert_line(fx, 3, "b1");
     close(w);
     close(w2);
 }
@@ -512,6 +540,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rename_create, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copytruncate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_recreate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rename_no_sighup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_rotations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_restarts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_close_stops_child, setup, teardown),
