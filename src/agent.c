@@ -169,6 +169,7 @@ static void reload(struct agent *a)
     if (new_log)
         open_follower(a);
     agent_refresh_probes(a);
+    agent_discovery_reload(a);
     a->state_dirty = true;
     log_info("reloaded %s", a->config_path);
 }
@@ -243,6 +244,7 @@ static int64_t next_deadline(const struct agent *a, int64_t now_ms)
     d = min64(d, agent_send_deadline_ms(a));
     d = min64(d, agent_probe_deadline_ms(a));
     d = min64(d, agent_mail_deadline_ms(a));
+    d = min64(d, agent_discovery_deadline_ms(a));
     return min64(d, agent_monitor_deadline_ms(a));
 }
 
@@ -269,6 +271,7 @@ static void run_due(struct agent *a, int64_t now_ms)
     agent_send_tick(a, now_ms);
     agent_probe_tick(a, now_ms);
     agent_mail_tick(a, now_ms);
+    agent_discovery_tick(a, now_ms);
     if (now_ms >= a->next_probe_ms) {
         /* gammu-smsd gone or the tty vanished: found within one period. */
         agent_refresh_probes(a);
@@ -294,6 +297,7 @@ int agent_run(struct agent *a)
     agent_send_open(a);
     agent_probe_init(a, clock_monotonic_ms());
     agent_mail_open(a);
+    agent_discovery_open(a);
     if (agent_mqtt_open(a, err, sizeof(err)) < 0) {
         log_error("mqtt: %s", err);
         return 1;
@@ -325,6 +329,7 @@ void agent_free(struct agent *a)
     agent_inbox_close(a);
     agent_send_close(a);
     agent_mail_close(a);
+    agent_discovery_close(a);
     agent_mqtt_close(a, false);
     if (a->monitor.out_fd >= 0)
         loop_unwatch(&a->loop, a->monitor.out_fd);

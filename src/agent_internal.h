@@ -43,6 +43,7 @@ struct pending_reply {
 struct agent_inbox;
 struct agent_send;
 struct mail_forward;
+struct agent_discovery;
 
 struct agent_probe_state {
     bool pending;
@@ -84,6 +85,7 @@ struct agent {
     struct agent_send *send;    /* NULL when no outbox folder is known */
     struct agent_probe_state probe;
     struct mail_forward *mail;  /* NULL when forward_mail is off */
+    struct agent_discovery *discovery; /* Home Assistant discovery state */
     int mail_fd_watched;
 
     struct child monitor;       /* gammu-smsd-monitor, run every state period */
@@ -155,6 +157,16 @@ void agent_probe_after_send(struct agent *a, int64_t now_ms);
 bool agent_probe_claim(struct agent *a, const char *text, size_t len);
 void agent_probe_tick(struct agent *a, int64_t now_ms);
 int64_t agent_probe_deadline_ms(const struct agent *a);
+
+/* agent_discovery.c */
+int agent_discovery_open(struct agent *a);
+void agent_discovery_close(struct agent *a);
+void agent_discovery_reload(struct agent *a);
+void agent_discovery_on_connect(struct agent *a);
+/* True when msg was <prefix>/status (consumed). */
+bool agent_discovery_on_message(struct agent *a, const struct mqtt_message *msg);
+void agent_discovery_tick(struct agent *a, int64_t now_ms);
+int64_t agent_discovery_deadline_ms(const struct agent *a);
 
 /* agent_monitor.c */
 void agent_run_monitor(struct agent *a, int64_t now_ms);

@@ -92,6 +92,7 @@ static void on_connect(void *ctx)
     static const char online[] = "online";
     mqtt_link_publish(a->mqtt, a->topics.availability, online, sizeof(online) - 1, 1, true, NULL);
     agent_subscribe_requests(a);
+    agent_discovery_on_connect(a);
     agent_inbox_on_connection(a, true);
     a->state_dirty = true;
 }

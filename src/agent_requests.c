@@ -130,7 +130,7 @@ static void handle_request(struct agent *a, enum request_kind kind, const struct
 void agent_on_message(void *ctx, const struct mqtt_message *msg)
 {
     struct agent *a = ctx;
-    if (agent_pool_on_message(a, msg))
+    if (agent_pool_on_message(a, msg) || agent_discovery_on_message(a, msg))
         return;
     size_t base_len = strlen(a->topics.base);
     const char *prefix = "/request/";
