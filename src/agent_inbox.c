@@ -205,7 +205,7 @@ static void take_message(struct agent *a, struct multipart_message *m)
 
 static int release_file(const struct agent *a, const char *name)
 {
-    char from[4096], to[4096];
+    char from[4096];
     if (format_checked(from, sizeof(from), "%s/%s", a->cfg->inbox, name) < 0)
         return -ENAMETOOLONG;
     if (a->cfg->delete_received)
@@ -214,14 +214,15 @@ static int release_file(const struct agent *a, const char *name)
     int n = a->cfg->inbox_archive && *a->cfg->inbox_archive
                 ? format_checked(dir, sizeof(dir), "%s", a->cfg->inbox_archive)
                 : format_checked(dir, sizeof(dir), "%s/archive", a->cfg->state_dir);
-    if (n < 0 || format_checked(to, sizeof(to), "%s/%s", dir, name) < 0)
+    if (n < 0)
         return -ENAMETOOLONG;
     int rc = fs_mkdir_p(dir, 0750);
     if (rc < 0)
         return rc;
-    if (rename(from, to) == 0 || errno == ENOENT)
-        return 0;
-    return -errno;
+    /* A copy when inbox and archive are different mounts (container volumes,
+     * systemd's ReadWritePaths= bind mounts). */
+    rc = fs_move_file(from, dir, name, INBOX_DECODE_MAX_INPUT);
+    return rc == -ENOENT ? 0 : rc;
 }
 
 static void release(struct agent *a, unsigned index)

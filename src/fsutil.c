@@ -1,4 +1,5 @@
-/* fsutil: atomic file replace, bounded whole-file reads, mkdir -p. */
+/* fsutil: atomic file replace, bounded whole-file reads, mkdir -p, moves
+ * across mounts. */
 #include "sms-sentinel/fsutil.h"
 
 #include <errno.h>
@@ -119,4 +120,24 @@ int fs_mkdir_p(const char *dir, unsigned mode)
     if (mkdir(path, mode) < 0 && errno != EEXIST)
         return -errno;
     return 0;
+}
+
+int fs_move_file(const char *from, const char *dir, const char *name, size_t max)
+{
+    char to[4096];
+    if (format_checked(to, sizeof(to), "%s/%s", dir, name) < 0)
+        return -ENAMETOOLONG;
+    if (rename(from, to) == 0)
+        return 0;
+    if (errno != EXDEV)
+        return -errno;
+    char *data = NULL;
+    size_t len = 0;
+    int rc = fs_read_file(from, max, &data, &len);
+    if (rc == 0)
+        rc = fs_write_atomic(dir, name, data, len);
+    free(data);
+    if (rc == 0 && unlink(from) < 0 && errno != ENOENT)
+        rc = -errno;
+    return rc;
 }
