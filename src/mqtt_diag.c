@@ -65,8 +65,8 @@ static void describe_tls(const struct mqtt_failure *f, struct strbuf *sb)
              (has(why, "unknown ca") || has(why, "bad certificate") || has(why, "certificate unknown") ||
               has(why, "certificate expired")))
         strbuf_printf(sb, "; the broker rejected the client certificate %s", f->tls_cert);
-    else if (has(why, "wrong version number") || has(why, "packet length too long"))
-        strbuf_append(sb, "; is that port a TLS listener?");
+    else if (has(why, "wrong version number") || has(why, "packet length too long") || has(why, "unexpected eof"))
+        strbuf_append(sb, "; is that port a TLS listener? (a plain MQTT port answers like this)");
 }
 
 int mqtt_failure_describe(const struct mqtt_failure *f, char *buf, size_t size)

@@ -92,7 +92,8 @@ class TlsBroker:
 
     def publish(self, user, topic, payload, retain=False):
         """mosquitto_pub as user, QoS 1 (the broker acknowledges even a publish the ACL drops)."""
-        argv = ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.port), "-t", topic, "-s", "-q", "1"]
+        argv = ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.port), "-t", topic, "-s", "-q", "1",
+                "-i", "pub-" + user]  # the broker's log names it
         argv += self.client_args(user) + (["-r"] if retain else [])
         return subprocess.run(argv, input=payload.encode(), capture_output=True, timeout=15)
 

@@ -42,6 +42,7 @@ static const struct row rows[] = {
     {{BASE, TLS, .tls_cert = "/c.crt", .tls_error = "tlsv1 alert unknown ca"},
      "the broker rejected the client certificate /c.crt", "set tls_cert"},
     {{BASE, TLS, .tls_error = "wrong version number"}, "is that port a TLS listener?", NULL},
+    {{BASE, TLS, .tls_error = "unexpected eof while reading"}, "is that port a TLS listener?", NULL},
     {{BASE, TLS, .tls_error = "Unable to load client key file \"/k\": key values mismatch"},
      "failed: Unable to load client key file \"/k\": key values mismatch", "hint"},
     {{BASE, TLS, .error = "Connection refused"}, "cannot connect to 127.0.0.1:8883 over TLS: Connection refused",
