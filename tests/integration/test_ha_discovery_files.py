@@ -1,10 +1,14 @@
 """ha-discovery/ holds the exact payloads the daemon publishes: regenerates them
 from `sms-sentinel discovery -c ha-discovery/example.conf` with the built binary
 and fails on any difference (missing, extra or changed file). sw_version is
-compared against the binary's --version, and masked in the file comparison."""
+compared against the binary's --version, and masked in the file comparison.
+The dashboard, automation and script examples may only name entities that
+exist in those payloads."""
 
 import difflib
+import json
 import os
+import re
 import subprocess
 import sys
 
@@ -38,6 +42,14 @@ def main():
             diff = difflib.unified_diff(want.splitlines(), got.splitlines(), "stored/" + rel, "generated/" + rel,
                                         lineterm="", n=1)
             problems.append("\n".join(list(diff)[:40]))
+    entity_ids = {json.loads(line.partition("\t")[2])["default_entity_id"]
+                  for line in fresh["discovery.tsv"].splitlines()}
+    for name in ("dashboard-card.yaml", "automations.yaml", "scripts.yaml"):
+        with open(os.path.join(update.HERE, name), encoding="utf-8") as f:
+            named = set(re.findall(r"\b(?:sensor|binary_sensor|button|event|notify)\.sms_sentinel_\w+", f.read()))
+        assert named, name
+        for eid in sorted(named - entity_ids):
+            problems.append("ha-discovery/%s names %s, which is not discovered" % (name, eid))
     if problems:
         raise AssertionError("ha-discovery/ differs from `sms-sentinel discovery`:\n%s\n%s"
                              % ("\n".join(problems), REFRESH))
