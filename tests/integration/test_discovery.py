@@ -12,11 +12,13 @@ restart); the modem's USB facts come from a fake sysfs tree:
 - `online` on homeassistant/status brings every config again;
 - after a restart without default_recipients the notify config is emptied;
 - a broker restart (retained messages lost) brings them back;
+- default_recipients set again and SIGHUP: the notify config is back;
 - after a restart with discovery = no every config is emptied."""
 
 import json
 import os
 import re
+import signal
 import subprocess
 import time
 
@@ -272,6 +274,14 @@ def main():
         broker.start()
         check_equal(broker.port, d, "configs back after a broker restart")
         log("broker restarted (no persistence): configs republished")
+        passed += 1
+
+        with open(d.conf, "a") as f:
+            f.write(RECIPIENTS)
+        d.proc.signal(signal.SIGHUP)
+        again = check_equal(broker.port, d, "notify config back after SIGHUP")
+        assert again == configs, sorted(set(configs) ^ set(again))
+        log("default_recipients set again, SIGHUP: notify config published, %d configs" % len(again))
         passed += 1
 
         d.proc.stop()
