@@ -7,7 +7,7 @@ packages=(
   libmosquitto-dev libusb-1.0-0-dev libjson-c-dev libinih-dev libcmocka-dev
   mosquitto mosquitto-clients gammu gammu-smsd python3 procps
   clang libclang-rt-14-dev valgrind
-  umockdev libumockdev-dev gir1.2-umockdev-1.0 python3-gi
+  umockdev libumockdev-dev gir1.2-umockdev-1.0 python3-gi python3-jinja2
   openssl faketime libfaketime dpkg-dev debootstrap
 )
 # Node.js (for the Node-RED test): Debian's nodejs + npm unless a node is already
