@@ -77,8 +77,15 @@ int mqtt_failure_describe(const struct mqtt_failure *f, char *buf, size_t size)
         describe_refusal(f, &sb);
     else if (is_set(f->tls_error))
         describe_tls(f, &sb);
-    else if (is_set(f->tls_ca))
+    else if (is_set(f->tls_ca)) {
         strbuf_printf(&sb, "cannot connect to %s:%d over TLS: %s", f->host, f->port, f->error);
+        /* With TLS 1.3 the broker's "certificate required" alert can be lost in a
+         * reset connection: the client only sees the connection end before CONNACK. */
+        if (!is_set(f->tls_cert) && (has(f->error, "Protocol error") || has(f->error, "connection was lost") ||
+                                     has(f->error, "reset by peer") || has(f->error, "Broken pipe")))
+            strbuf_append(&sb, " before the broker answered; if its listener has require_certificate, "
+                               "set tls_cert and tls_key");
+    }
     else
         strbuf_printf(&sb, "cannot connect to %s:%d: %s", f->host, f->port, f->error);
     return strbuf_status(&sb);

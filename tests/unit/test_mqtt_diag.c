@@ -46,7 +46,11 @@ static const struct row rows[] = {
     {{BASE, TLS, .tls_error = "Unable to load client key file \"/k\": key values mismatch"},
      "failed: Unable to load client key file \"/k\": key values mismatch", "hint"},
     {{BASE, TLS, .error = "Connection refused"}, "cannot connect to 127.0.0.1:8883 over TLS: Connection refused",
-     NULL},
+     "tls_cert"},
+    {{BASE, TLS, .error = "Protocol error"},
+     "over TLS: Protocol error before the broker answered; if its listener has require_certificate, set tls_cert "
+     "and tls_key", NULL},
+    {{BASE, TLS, .tls_cert = "/c.crt", .error = "Protocol error"}, "over TLS: Protocol error", "set tls_cert"},
     {{BASE, .error = "Connection refused"}, "cannot connect to 127.0.0.1:8883: Connection refused", "TLS"},
     /* a refusal wins over TLS text from the same attempt */
     {{BASE, TLS, USER, .reason = 135, .reason_text = "Not authorized", .tls_error = "x"}, "refused the login",
