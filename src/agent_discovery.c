@@ -18,7 +18,8 @@
 #define DISCOVERY_FILE "discovery.json"
 #define DISCOVERY_FILE_MAX (64 * 1024)
 #define MAX_REMEMBERED 64
-#define FACTS_PERIOD_MS (60 * 1000)
+#define FACTS_PERIOD_MS (60 * 1000)        /* once the modem is known */
+#define FACTS_UNKNOWN_PERIOD_MS (10 * 1000) /* until then: the probe period */
 
 struct agent_discovery {
     struct discovery_set set;        /* what should be on the broker */
@@ -204,7 +205,7 @@ static void publish_all(struct agent *a)
 static void refresh_facts(struct agent *a, int64_t now_ms)
 {
     struct agent_discovery *d = a->discovery;
-    d->next_facts_ms = now_ms + FACTS_PERIOD_MS;
+    d->next_facts_ms = now_ms + (d->facts.model_id[0] ? FACTS_PERIOD_MS : FACTS_UNKNOWN_PERIOD_MS);
     if (!a->cfg->discovery || a->recovery_running)
         return;
     struct discovery_device now;

@@ -1,8 +1,8 @@
 """Home Assistant discovery on a real broker, the real daemon and gammu-smsd on
 the modem emulator (so that the restart_smsd button has a gammu-smsd to
 restart); the modem's USB facts come from a fake sysfs tree:
-- the retained configs on the broker are exactly `sms-sentinel discovery`, with
-  the modem's USB manufacturer/product in the device;
+- the retained configs on the broker are exactly `sms-sentinel discovery`; when
+  the USB stick appears they are published again with its manufacturer/product;
 - every payload follows HA's rules (a table taken from HA's MQTT docs and code);
 - with jinja2 installed, the templates are rendered like HA does against what
   the daemon really publishes (state, a received SMS) and the notify template's
@@ -211,21 +211,29 @@ def main():
         broker = env.broker()
         sub = env.subscribe(broker.port, "#")
         sysfs = os.path.join(env.dir, "sys")
-        dev = fake_sysfs(sysfs)
-        for name, value in (("manufacturer", "ZTE,Incorporated"), ("product", "ZTE WCDMA Technologies MSM")):
-            with open(os.path.join(dev, name), "w") as f:
-                f.write(value + "\n")
+        os.makedirs(sysfs)
         emu = env.emulator()
         smsd = env.start_smsd(env.smsd(emu.link))
         recovery = RECOVERY.format(sysfs=sysfs)
         d = env.start_daemon(env.daemon(broker.port, smsd, recovery + RECIPIENTS))
         wait_until(lambda: sub.find("/availability", lambda p: p == "online"), 15, "availability online")
 
+        first = check_equal(broker.port, d, "retained configs equal to `sms-sentinel discovery`")
+        assert "model" not in json.loads(first[NOTIFY])["device"], first[NOTIFY]
+        log("%d retained configs equal the CLI output, no USB modem found yet" % len(first))
+        passed += 1
+
+        dev = fake_sysfs(sysfs)  # the stick appears: its facts are read within the probe period
+        for name, value in (("manufacturer", "ZTE,Incorporated"), ("product", "ZTE WCDMA Technologies MSM")):
+            with open(os.path.join(dev, name), "w") as f:
+                f.write(value + "\n")
+        wait_until(lambda: "model" in json.loads(retained(broker.port).get(NOTIFY, "{}")).get("device", {}), 30,
+                   "configs republished with the modem's model")
         configs = check_equal(broker.port, d, "retained configs equal to `sms-sentinel discovery`")
         assert NOTIFY in configs and len(configs) >= 17, sorted(configs)
         device = json.loads(configs[NOTIFY])["device"]
         assert device["model"] == "ZTE WCDMA Technologies MSM" and device["model_id"] == "19d2:0031", device
-        log("%d retained configs equal the CLI output; device %s" % (len(configs), device))
+        log("modem found: configs republished, equal to the CLI output; device %s" % device)
         passed += 1
 
         components = [check_rules(t, json.loads(p)) for t, p in configs.items()]
