@@ -161,6 +161,7 @@ def bench_reaction(lines=1000, decisions=50):
             start_daemon(env, conf)
             wait_online(broker.port)
             sub = BenchSub(broker.port, "sms-sentinel/test/event")
+            time.sleep(0.3)  # past the start-up burst (retained state, discovery)
             t0 = now_ns()
             with open(smsd.logfile, "a") as f:
                 f.write(ERR % 0)
@@ -263,7 +264,7 @@ def bench_backlog_memory(files=10000, sends=1000):
                        input=payload.encode(), check=True, timeout=120)
         base = time.monotonic() - t0
         sink.stop()
-        smsd, conf, inbox, archive = inbox_env(env, broker.port, "[sms]\nsend_timeout = 3600\n")
+        smsd, conf, inbox, archive = inbox_env(env, broker.port, "[sms]\nsend_timeout = 3600\nmax_per_hour = 3600\n")
         for i in range(files):
             with open(os.path.join(inbox, inbox_name(i)), "w") as f:
                 f.write("Bench message %d, see you at 8" % i)
@@ -287,8 +288,13 @@ def bench_backlog_memory(files=10000, sends=1000):
                         "sms-sentinel/test/request/send_sms", "-q", "1", "-l"], input=reqs.encode(), check=True,
                        timeout=120)
         outbox = os.path.join(smsd.spool, "outbox")
-        wait_until(lambda: len(os.listdir(outbox)) >= sends, 60, "outbox files", interval=0.05)
-        time.sleep(1)
+        last, stable = -1, 0
+        while stable < 10:  # the daemon has taken all the requests it accepts
+            n = len(os.listdir(outbox))
+            stable = stable + 1 if n == last else 0
+            last = n
+            time.sleep(0.1)
+        note("outbox: %d files for %d requests" % (last, sends))
         ours = mem_of(d.p.pid)
         bare = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-t", "raw/#"],
                                 stdout=subprocess.DEVNULL)

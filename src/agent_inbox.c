@@ -6,6 +6,7 @@
  * next scan publishes them again with the same id: at least once, never lost. */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "sms-sentinel/inbox_name.h"
 #include "sms-sentinel/log.h"
 #include "sms-sentinel/multipart.h"
+#include "sms-sentinel/sms_length.h"
 #include "sms-sentinel/strbuf.h"
 #include "sms-sentinel/text.h"
 #include "sms-sentinel/timefmt.h"
@@ -39,10 +41,11 @@ struct inbox_pending {
 struct agent_inbox {
     struct dir_watch *watch;
     struct multipart *parts;
-    struct inbox_pending pending[INBOX_MAX_PENDING];
-    unsigned npending;
-    char rejected[INBOX_REJECTED_MAX][INBOX_NAME_MAX + 1]; /* logged once, left in place */
+    struct inbox_pending *pending; /* grown up to INBOX_MAX_PENDING, freed when empty */
+    unsigned npending, cap;
+    char (*rejected)[INBOX_NAME_MAX + 1]; /* logged once, left in place; made on the first */
     unsigned nrejected;
+    bool overflowed; /* files were left for a later scan: rescan when there is room */
     char topic[AGENT_TOPIC_SIZE];
 };
 
@@ -61,7 +64,9 @@ static bool file_known(const struct agent_inbox *in, const char *name)
 static void reject(struct agent *a, const char *name, const char *why)
 {
     struct agent_inbox *in = a->inbox;
-    if (in->nrejected < INBOX_REJECTED_MAX)
+    if (!in->rejected)
+        in->rejected = calloc(INBOX_REJECTED_MAX, sizeof(*in->rejected));
+    if (in->rejected && in->nrejected < INBOX_REJECTED_MAX)
         format_checked(in->rejected[in->nrejected++], INBOX_NAME_MAX + 1, "%s", name);
     char shown[INBOX_NAME_MAX + 1];
     text_copy_clean(shown, sizeof(shown), name, strlen(name));
@@ -88,11 +93,35 @@ static int read_inbox_file(const struct agent *a, const char *name, char **data,
     return fs_read_file(path, INBOX_DECODE_MAX_INPUT, data, len);
 }
 
+/* A first part shorter than the smallest part of a concatenated SMS (UCS-2:
+ * 67 units, 66 when a surrogate pair would be split) cannot have a
+ * continuation: senders fill every part but the last. It is complete at once
+ * instead of waiting for the settle time. Septets >= UTF-16 units, so the
+ * count is a safe bound whatever the encoding was. */
+static unsigned implied_total(const struct inbox_name *n, const struct inbox_message *msg)
+{
+    if (msg->concat.present)
+        return msg->concat.total;
+    struct sms_length l;
+    if (n->part == 0 && !msg->latin1 && sms_length_count(msg->text, msg->text_len, &l) == 0 &&
+        l.units < SMS_UCS2_CONCAT - 1)
+        return 1;
+    return 0;
+}
+
+static void take_message(struct agent *a, struct multipart_message *m);
+
 static void on_inbox_file(void *ctx, const char *name)
 {
     struct agent *a = ctx;
     struct agent_inbox *in = a->inbox;
-    if (strncmp(name, "IN", 2) != 0 || file_known(in, name))
+    if (strncmp(name, "IN", 2) != 0)
+        return;
+    if (in->npending >= INBOX_MAX_PENDING) {
+        in->overflowed = true; /* left for the scan after the backlog drains */
+        return;
+    }
+    if (file_known(in, name))
         return;
     struct inbox_name parsed;
     enum inbox_name_error nerr = inbox_name_parse(name, strlen(name), &parsed);
@@ -117,9 +146,17 @@ static void on_inbox_file(void *ctx, const char *name)
     }
     if (msg.latin1)
         log_warn("inbox file %s is not UTF-8: read as ISO-8859-1 (give gammu-smsd a UTF-8 locale)", parsed.id);
-    unsigned total = msg.concat.present ? msg.concat.total : 0;
-    enum multipart_add_result ar =
-        multipart_add(in->parts, &parsed, msg.text, msg.text_len, total, clock_monotonic_ms());
+    unsigned total = implied_total(&parsed, &msg);
+    int64_t now_ms = clock_monotonic_ms();
+    enum multipart_add_result ar = multipart_add(in->parts, &parsed, msg.text, msg.text_len, total, now_ms);
+    if (ar == MULTIPART_FULL) {
+        /* The oldest group is due now: take it out, then there is room. */
+        struct multipart_message m;
+        while (multipart_poll(in->parts, now_ms, &m) == 1)
+            take_message(a, &m);
+        ar = multipart_add(in->parts, &parsed, msg.text, msg.text_len, total, now_ms);
+        in->overflowed = in->overflowed || ar == MULTIPART_FULL;
+    }
     inbox_message_free(&msg);
     if (ar == MULTIPART_FULL || ar == MULTIPART_REJECTED || ar == MULTIPART_NO_MEMORY)
         log_warn("inbox file %s: %s; it will be read again on the next scan", parsed.id,
@@ -172,6 +209,33 @@ static void release_unpublished(struct agent *a, const struct multipart_message 
     }
 }
 
+static int grow_pending(struct agent_inbox *in)
+{
+    unsigned cap = in->cap ? in->cap * 2 : 16;
+    cap = cap > INBOX_MAX_PENDING ? INBOX_MAX_PENDING : cap;
+    struct inbox_pending *p = realloc(in->pending, cap * sizeof(*p));
+    if (!p)
+        return -1;
+    in->pending = p;
+    in->cap = cap;
+    return 0;
+}
+
+/* After a backlog: give the table and the freed heap back to the system. */
+static void shrink_pending(struct agent_inbox *in)
+{
+    bool was_large = in->cap > 64;
+    free(in->pending);
+    in->pending = NULL;
+    in->cap = 0;
+#ifdef __GLIBC__
+    if (was_large)
+        malloc_trim(0);
+#else
+    (void)was_large;
+#endif
+}
+
 static void take_message(struct agent *a, struct multipart_message *m)
 {
     struct agent_inbox *in = a->inbox;
@@ -180,8 +244,9 @@ static void take_message(struct agent *a, struct multipart_message *m)
         multipart_message_free(m);
         return;
     }
-    if (in->npending >= INBOX_MAX_PENDING) {
-        /* The files stay; the next scan after the backlog drains takes them. */
+    if (in->npending >= INBOX_MAX_PENDING || (in->npending == in->cap && grow_pending(in) < 0)) {
+        /* The files stay; the scan after the backlog drains takes them. */
+        in->overflowed = true;
         multipart_message_free(m);
         return;
     }
@@ -239,6 +304,12 @@ static void release(struct agent *a, unsigned index)
     free(p->files);
     free(p->payload);
     in->pending[index] = in->pending[--in->npending];
+    if (in->overflowed && in->npending <= INBOX_MAX_PENDING / 2) {
+        in->overflowed = false;
+        dir_watch_rescan(in->watch);
+    } else if (in->npending == 0) {
+        shrink_pending(in);
+    }
 }
 
 void agent_inbox_on_published(struct agent *a, int mid)
@@ -332,6 +403,8 @@ void agent_inbox_close(struct agent *a)
         free(in->pending[i].files);
         free(in->pending[i].payload);
     }
+    free(in->pending);
+    free(in->rejected);
     free(in);
     a->inbox = NULL;
 }

@@ -73,6 +73,7 @@ struct agent {
     int recovery_fd_watched;        /* -1 none */
     struct pending_reply reply;     /* for the request that started the recovery */
     char recovery_method[32];       /* "auto" or the method asked for */
+    bool last_counted_timeout;      /* the last counted error was TIMEOUT: gammu-smsd hung */
 
     int64_t started_mono_ms;
     char started_at[40];
@@ -179,6 +180,8 @@ void agent_publish_state(struct agent *a, int64_t now_ms);
 /* Publishes {"event": name, "at": now, ...fields} on <base>/event; takes fields. */
 void agent_publish_event(struct agent *a, const char *name, json_object *fields);
 int agent_mqtt_open(struct agent *a, char *err, size_t errsize);
+/* Whether agent_mqtt_open would accept c (files readable, options valid); connects nowhere. */
+int agent_mqtt_check(const struct config *c, char *err, size_t errsize);
 void agent_mqtt_close(struct agent *a, bool say_offline);
 void agent_now_iso(char *buf, size_t size);
 

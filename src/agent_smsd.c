@@ -42,7 +42,9 @@ static json_object *text_json(struct smsd_text t)
 
 void agent_start_recovery(struct agent *a, const char *method, const char *trigger, int64_t now_ms)
 {
-    struct recovery_request req = {.method = method, .trigger = trigger};
+    /* gammu-smsd stuck in a TIMEOUT ignores SIGTERM: no need to wait for it. */
+    bool hung = strcmp(trigger, "errors") == 0 && a->last_counted_timeout;
+    struct recovery_request req = {.method = method, .trigger = trigger, .smsd_hung = hung};
     char err[256] = "";
     json_object *fields = json_object_new_object();
     json_object_object_add(fields, "trigger", json_object_new_string(trigger));
@@ -182,6 +184,8 @@ static void count_error(struct agent *a, const struct smsd_line *l, int64_t now_
     stats_count_error(&a->stats, l->error_name, l->error_code, l->message.ptr, l->message.len, at);
     bool counted = list_contains(&a->cfg->recovery_errors, l->error_name);
     bool security = strcmp(l->error_name, "SECURITYERROR") == 0;
+    if (counted)
+        a->last_counted_timeout = strcmp(l->error_name, "TIMEOUT") == 0;
     log_info("gammu-smsd error %s[%d]%s", l->error_name, l->error_code, counted ? " (counted)" : "");
     json_object *fields = json_object_new_object();
     json_object_object_add(fields, "name", json_object_new_string(l->error_name));

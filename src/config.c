@@ -25,6 +25,7 @@
 #include "sms-sentinel/gammu_errors.h"
 #include "sms-sentinel/gammu_smsdrc.h"
 #include "sms-sentinel/log.h"
+#include "sms-sentinel/pool.h"
 #include "sms-sentinel/strbuf.h"
 
 #define CONFIG_MAX_FILE (1024 * 1024)
@@ -865,6 +866,16 @@ static void check_mqtt(struct parse *p)
         report(p, line_of(p, "mqtt", "tls_cert"), "tls_cert: needs tls_ca as well");
     if (is_set(cfg->mqtt_password_file) && !is_set(cfg->mqtt_username))
         report(p, line_of(p, "mqtt", "password_file"), "password_file: needs username as well");
+    /* Such an agent would take every pooled request on its own request topic. */
+    size_t root = strlen(POOL_TOPIC_ROOT);
+    const char *base = cfg->base_topic;
+    if (base && strncmp(base, POOL_TOPIC_ROOT, root) == 0 && (base[root] == '\0' || base[root] == '/')) {
+        if (line_of(p, "mqtt", "base_topic"))
+            reportf(p, line_of(p, "mqtt", "base_topic"), "base_topic: '%s' is inside the pool's topics", base);
+        else
+            reportf(p, line_of(p, "agent", "node_id"), "node_id: '%s' makes base_topic %s, the pool's topics",
+                    cfg->node_id, base);
+    }
 }
 
 static void check_sms(struct parse *p)

@@ -129,6 +129,8 @@ int64_t dir_watch_next_deadline_ms(const struct dir_watch *w)
     return w->retry_at_ms;
 }
 
+void dir_watch_rescan(struct dir_watch *w) { w->scan_pending = true; }
+
 void dir_watch_close(struct dir_watch *w)
 {
     if (!w)

@@ -217,3 +217,5 @@ struct ladder_action ladder_on_tick(struct ladder *l, int64_t now_ms)
 int64_t ladder_next_deadline_ms(const struct ladder *l) { return l->deadline_ms; }
 
 bool ladder_running(const struct ladder *l) { return l->phase != LADDER_IDLE && l->phase != LADDER_DONE; }
+
+int64_t ladder_stop_grace_ms(bool smsd_hung) { return smsd_hung ? LADDER_HUNG_GRACE_MS : LADDER_STOP_GRACE_MS; }

@@ -17,7 +17,6 @@
 #include "sms-sentinel/usb_device.h"
 #include "sms-sentinel/usb_reset.h"
 
-#define STOP_GRACE_MS 10000
 #define COMMAND_TIMEOUT_MS 60000
 
 struct recovery_ladder {
@@ -41,7 +40,7 @@ static struct smsd_control *new_smsd_control(const struct config *cfg)
         .stop_command = &cfg->stop_command,
         .restart_command = &cfg->restart_command,
         .pidfile = cfg->pidfile,
-        .stop_grace_ms = STOP_GRACE_MS,
+        .stop_grace_ms = LADDER_STOP_GRACE_MS,
         .command_timeout_ms = COMMAND_TIMEOUT_MS,
     };
     return smsd_control_new(&o);
@@ -205,6 +204,7 @@ static int ladder_start_op(void *impl, const struct recovery_request *req, int64
         format_checked(err, errsize, "unknown method '%s'", req->method);
         return -1;
     }
+    smsd_control_set_stop_grace(r->smsd, ladder_stop_grace_ms(req->smsd_hung));
     r->started_ms = r->step_started_ms = now_ms;
     r->finished = false;
     r->waiting = LADDER_DO_NOTHING;

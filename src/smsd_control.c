@@ -613,3 +613,9 @@ bool smsd_control_poll(struct smsd_control *c, int64_t now_ms, struct smsd_op_re
 }
 
 bool smsd_control_busy(const struct smsd_control *c) { return c->phase != PH_IDLE; }
+
+void smsd_control_set_stop_grace(struct smsd_control *c, int64_t stop_grace_ms)
+{
+    if (stop_grace_ms >= 0)
+        c->stop_grace_ms = stop_grace_ms;
+}

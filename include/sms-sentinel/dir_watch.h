@@ -21,6 +21,9 @@ int dir_watch_fd(const struct dir_watch *w);
 int dir_watch_process(struct dir_watch *w, int64_t now_ms);
 /* INT64_MAX, or when a missing folder is looked for again. */
 int64_t dir_watch_next_deadline_ms(const struct dir_watch *w);
+/* Asks for a full scan on the next process call (deadline 0): for a caller
+ * that had to leave files aside and now has room for them. */
+void dir_watch_rescan(struct dir_watch *w);
 const char *dir_watch_path(const struct dir_watch *w);
 void dir_watch_close(struct dir_watch *w);
 

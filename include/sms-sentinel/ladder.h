@@ -100,4 +100,10 @@ int64_t ladder_next_deadline_ms(const struct ladder *l);
 bool ladder_running(const struct ladder *l);
 const char *ladder_phase_str(enum ladder_phase p);
 
+#define LADDER_STOP_GRACE_MS 10000 /* SIGTERM -> SIGKILL for a gammu-smsd that may be busy */
+#define LADDER_HUNG_GRACE_MS 1000  /* ... for one known hung in libgammu (it ignores SIGTERM) */
+/* The SIGTERM grace of the stop step: short when the recovery was triggered
+ * by counted TIMEOUT errors, since that gammu-smsd only exits by SIGKILL. */
+int64_t ladder_stop_grace_ms(bool smsd_hung);
+
 #endif

@@ -14,6 +14,7 @@
 /* Fixed topics, the same for every pool: the pool name only names the share
  * group, so one broker should carry one pool (two groups would each get every
  * request and send it twice). */
+#define POOL_TOPIC_ROOT "sms-sentinel/pool" /* no agent's base_topic may be in here */
 #define POOL_REQUEST_TOPIC "sms-sentinel/pool/request/send_sms"
 #define POOL_RESPONSE_TOPIC "sms-sentinel/pool/response/send_sms"
 #define POOL_SENT_TOPIC "sms-sentinel/pool/sms/sent"

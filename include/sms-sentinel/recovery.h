@@ -12,6 +12,7 @@ struct config;
 struct recovery_request {
     const char *method;  /* "auto" (climb the ladder) or one method name */
     const char *trigger; /* "errors", "request", "cli", ... for events */
+    bool smsd_hung;      /* counted TIMEOUT errors triggered it: gammu-smsd is stuck */
 };
 
 /* What the log said while a recovery runs; the backend judges its steps by it. */

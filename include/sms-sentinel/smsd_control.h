@@ -73,6 +73,8 @@ int64_t smsd_control_next_deadline_ms(const struct smsd_control *c);
 bool smsd_control_poll(struct smsd_control *c, int64_t now_ms, struct smsd_op_result *out);
 
 bool smsd_control_busy(const struct smsd_control *c);
+/* SIGTERM -> SIGKILL grace for the ops begun from now on (>= 0). */
+void smsd_control_set_stop_grace(struct smsd_control *c, int64_t stop_grace_ms);
 const char *smsd_op_str(enum smsd_op op);
 
 #endif

@@ -180,6 +180,17 @@ def main():
         assert counts["a"] > 0 and counts["b"] > 0, counts
         passed += 1
 
+        # README's example: mosquitto_rr sets the response topic and prints the answer.
+        r = subprocess.run(["mosquitto_rr", "-h", "127.0.0.1", "-p", str(broker.port), "-t",
+                            "sms-sentinel/pool/request/send_sms", "-e", "my/replies", "-W", "60", "-m",
+                            '{"number":"+33612345678","text":"from the pool","transaction":"p1"}'],
+                           capture_output=True, text=True, timeout=90)
+        rr = json.loads(r.stdout)
+        assert rr["status"] == "ok" and rr["transaction"] == "p1" and rr["node_id"] in emus, (r.stdout, r.stderr)
+        wait_until(lambda: "from the pool" in texts(emus[rr["node_id"]]), 60, "the mosquitto_rr SMS")
+        log("mosquitto_rr: %s" % r.stdout.strip())
+        passed += 1
+
         # b's SIM goes missing: counted NOSIM errors, one recovery that cannot
         # help (max_per_hour = 1), then failed. b leaves the pool on the way.
         mark = len(states(sub, "b"))
@@ -208,6 +219,22 @@ def main():
         send_batch(broker.port, "r", 6)
         counts = check_batch(sub, v5sub, emus, "r", 6, ("a", "b"))
         assert counts["b"] > 0, counts
+        passed += 1
+
+        # The broker restarts (and forgets every subscription): both rejoin.
+        for s in (sub, v5sub):
+            s.stop()
+            env.subs.remove(s)
+        broker.stop()
+        broker.start()
+        sub = env.subscribe(broker.port, "#")
+        v5sub = V5Sub(env, broker.port, "test/#")
+        for name in emus:
+            wait_state(sub, name, lambda s: s["pool_member"] is True, 90, "node %s back after the restart" % name)
+        log("broker restarted: both nodes rejoined")
+        send_batch(broker.port, "s", 6)
+        counts = check_batch(sub, v5sub, emus, "s", 6, ("a", "b"))
+        assert counts["a"] > 0 and counts["b"] > 0, counts
         passed += 1
     print("%d passed, 0 failed" % passed)
 

@@ -174,12 +174,30 @@ static void test_names(void **state)
     assert_int_equal(recovery_method_from_str("reboot", &m), -1);
 }
 
+/* A gammu-smsd hung in a TIMEOUT gets SIGKILL after a short grace, not 10 s. */
+static void test_stop_grace(void **state)
+{
+    (void)state;
+    static const struct {
+        bool hung;
+        int64_t grace_ms;
+    } rows[] = {
+        {false, LADDER_STOP_GRACE_MS},
+        {true, LADDER_HUNG_GRACE_MS},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        assert_int_equal(ladder_stop_grace_ms(rows[i].hung), rows[i].grace_ms);
+    assert_true(LADDER_HUNG_GRACE_MS <= 2000);
+    assert_true(LADDER_HUNG_GRACE_MS < LADDER_STOP_GRACE_MS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scenarios),
         cmocka_unit_test(test_single_method_and_exhaustion),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_stop_grace),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
