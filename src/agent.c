@@ -147,6 +147,13 @@ static void reload(struct agent *a)
     }
     config_errors_clear(&errs);
     bool new_mqtt = mqtt_settings_differ(a->cfg, next);
+    char why[512];
+    if (new_mqtt && agent_mqtt_check(next, why, sizeof(why)) < 0) {
+        /* Closing a working connection for one that cannot even start helps nobody. */
+        log_error("reload: mqtt: %s; keeping the running config", why);
+        config_free(next);
+        return;
+    }
     bool new_log = strcmp(a->cfg->logfile ? a->cfg->logfile : "", next->logfile ? next->logfile : "") != 0;
     struct config *old = a->cfg;
     if (new_mqtt)

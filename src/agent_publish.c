@@ -108,13 +108,8 @@ static void on_disconnect(void *ctx)
     agent_inbox_on_connection(ctx, false);
 }
 
-int agent_mqtt_open(struct agent *a, char *err, size_t errsize)
+static struct mqtt_link_options link_options(const struct config *c, const struct agent_topics *t)
 {
-    const struct config *c = a->cfg;
-    if (agent_topics_build(&a->topics, c->base_topic) < 0) {
-        format_checked(err, errsize, "base_topic is too long");
-        return -1;
-    }
     struct mqtt_link_options o = {
         .host = c->mqtt_host,
         .port = c->mqtt_port,
@@ -125,9 +120,35 @@ int agent_mqtt_open(struct agent *a, char *err, size_t errsize)
         .tls_cert = c->tls_cert,
         .tls_key = c->tls_key,
         .keepalive_s = c->keepalive,
-        .will_topic = a->topics.availability,
+        .will_topic = t->availability,
         .will_payload = "offline",
     };
+    return o;
+}
+
+int agent_mqtt_check(const struct config *c, char *err, size_t errsize)
+{
+    struct agent_topics t;
+    if (agent_topics_build(&t, c->base_topic) < 0) {
+        format_checked(err, errsize, "base_topic is too long");
+        return -1;
+    }
+    struct mqtt_link_options o = link_options(c, &t);
+    struct mqtt_link_callbacks none = {0};
+    struct mqtt_link *probe = mqtt_link_new(&o, &none, NULL, err, errsize);
+    bool ok = probe != NULL;
+    mqtt_link_free(probe);
+    return ok ? 0 : -1;
+}
+
+int agent_mqtt_open(struct agent *a, char *err, size_t errsize)
+{
+    const struct config *c = a->cfg;
+    if (agent_topics_build(&a->topics, c->base_topic) < 0) {
+        format_checked(err, errsize, "base_topic is too long");
+        return -1;
+    }
+    struct mqtt_link_options o = link_options(c, &a->topics);
     struct mqtt_link_callbacks cb = {on_connect, on_disconnect, agent_on_message, on_published};
     a->mqtt = mqtt_link_new(&o, &cb, a, err, errsize);
     if (!a->mqtt)

@@ -2,7 +2,8 @@
 password_file, one listener with require_certificate) with a PKI made by
 openssl in the test: (a) TLS + username/password_file connects, goes online
 and sends an SMS through gammu-smsd, and the password is never in the log,
-the command line or the environment; (b) a wrong password is named as a
+the command line or the environment; a SIGHUP to a config whose tls_ca
+cannot be read is refused and the connection kept; (b) a wrong password is named as a
 refused login, retried with backoff, and fixing the file connects (with
 SIGHUP, and without it on the next retry); (c) a wrong CA is named as a
 certificate verification failure and retried; a missing CA file stops the
@@ -108,8 +109,22 @@ def case_a(env, broker, sub, smsd, emu):
     cc = s.check_config()
     assert cc.returncode == 0 and PASSWORD not in cc.stdout + cc.stderr, cc
     assert "ok: password_file %s is readable and private" % pw in cc.stdout, cc.stdout
-    s.proc.stop()
     log("(a) TLS + password_file: online, send_sms sent by the modem, password in no log/cmdline/environ")
+
+    # SIGHUP with a tls_ca that cannot be read: refused, the working connection kept.
+    good = open(s.conf).read()
+    missing = os.path.join(env.dir, "moved-ca.crt")
+    with open(s.conf, "w") as f:
+        f.write(good.replace("tls_ca = %s" % broker.pki.ca_crt, "tls_ca = %s" % missing))
+    s.proc.signal(signal.SIGHUP)
+    s.wait_log("reload: mqtt: tls_ca %s: cannot be read: No such file or directory; keeping the running config"
+               % missing)
+    broker.publish("watcher", "sms-sentinel/a/request/health_check", json.dumps({"transaction": "hc1"}))
+    hc = sub.wait_json("sms-sentinel/a/response/health_check", lambda m: m.get("transaction") == "hc1", 15,
+                       "health_check answered after the refused reload")
+    assert hc["status"] == "ok" and sub.last("sms-sentinel/a/availability") == "online", hc
+    s.proc.stop()
+    log("(a) SIGHUP with an unreadable tls_ca: reload refused, still connected and answering")
 
 
 def case_b(env, broker, sub, smsd):
