@@ -44,8 +44,8 @@ static void describe_refusal(const struct mqtt_failure *f, struct strbuf *sb)
                       f->host, f->port, f->username, f->reason_text, f->reason,
                       is_set(f->password_file) ? f->password_file : "password_file (none set)");
     else if (login)
-        strbuf_printf(sb, "broker %s:%d refused an anonymous login: %s (MQTT reason %d); set username and password_file",
-                      f->host, f->port, f->reason_text, f->reason);
+        strbuf_printf(sb, "broker %s:%d refused an anonymous login: %s (MQTT reason %d); "
+                      "set username and password_file", f->host, f->port, f->reason_text, f->reason);
     else
         strbuf_printf(sb, "broker %s:%d refused the connection: %s (MQTT reason %d)", f->host, f->port,
                       f->reason_text, f->reason);
