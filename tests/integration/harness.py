@@ -6,6 +6,7 @@ mosquitto_sub so the tests use the same client a user would."""
 import glob
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -124,11 +125,16 @@ class Proc:
 
 
 class Broker:
-    def __init__(self, env, port=None):
+    def __init__(self, env, port=None, persistent=False):
         self.port = port or free_port()
         conf = os.path.join(env.dir, "mosquitto.conf")
         with open(conf, "w") as f:
-            f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n" % self.port)
+            f.write("listener %d 127.0.0.1\nallow_anonymous true\n" % self.port)
+            if persistent:  # sessions and queued QoS 1 messages survive a restart
+                f.write("persistence true\npersistence_location %s/\nuser %s\n"
+                        % (env.dir, pwd.getpwuid(os.getuid()).pw_name))
+            else:
+                f.write("persistence false\n")
         self.conf = conf
         self.env = env
         self.proc = Proc("mosquitto", ["mosquitto", "-c", conf], env.dir)
@@ -345,9 +351,9 @@ class Env:
         self.procs.append(obj)
         return obj
 
-    def broker(self, port=None):
+    def broker(self, port=None, persistent=False):
         """A mosquitto; port: a port picked earlier (the daemon may already be trying it)."""
-        b = Broker(self, port)
+        b = Broker(self, port, persistent)
         self.procs.append(b.proc)
         return b
 

@@ -5,15 +5,14 @@ status after the daemon saved its state, counters restored across a restart."""
 import os
 import re
 import signal
-import subprocess
 
-from harness import SMS_SENTINEL, Env, log, wait_until
+from harness import Env, log, run_sentinel, wait_until
 
 LINE = "Sun 2026/12/06 18:01:28 gammu-smsd[4242]: Error at init connection: x (TIMEOUT[14])\n"
 
 
 def run(*args):
-    return subprocess.run([SMS_SENTINEL] + list(args), capture_output=True, text=True, timeout=30)
+    return run_sentinel(args)
 
 
 def main():

@@ -4,10 +4,9 @@ with health "failed" and exactly one alert (no reset storm); a SIM PIN error
 (SECURITYERROR) is never retried automatically; a manual reset lifts "failed"."""
 
 import os
-import subprocess
 import time
 
-from harness import Env, log, wait_until
+from harness import Env, log, run_sentinel, wait_until
 
 LINE = "Sun 2026/12/06 18:01:28 gammu-smsd[4242]: Error at init connection: x (%s)\n"
 CONF = """[recovery]
@@ -60,8 +59,7 @@ def main():
         passed += 1
 
         conf = os.path.join(env.dir, "sms-sentinel.conf")
-        r = subprocess.run([os.environ.get("SMS_SENTINEL"), "reset", "--method", "restart_smsd", "-c", conf],
-                           capture_output=True, text=True, timeout=60)
+        r = run_sentinel(["reset", "--method", "restart_smsd", "-c", conf], timeout=60)
         assert len(events(sub, "recovery_started")) == 3, r.stdout + r.stderr
         log("a manual reset runs even in failed (%s)" % (r.stdout.strip() or r.stderr.strip()))
         passed += 1

@@ -11,7 +11,7 @@ import subprocess
 import threading
 import time
 
-from harness import SMS_SENTINEL, Env, fake_sysfs, log, pid_alive, read, wait_until
+from harness import Env, fake_sysfs, log, pid_alive, read, run_sentinel, wait_until
 
 RECOVERY = """[recovery]
 methods = restart_smsd rebind authorized
@@ -103,8 +103,8 @@ def main():
         seen, stop = [], threading.Event()
         t = threading.Thread(target=watch_writes, args=(os.path.join(dev, "authorized"), seen, stop), daemon=True)
         t.start()
-        r = subprocess.run([SMS_SENTINEL, "reset", "--method", "authorized", "-c",
-                            os.path.join(env.dir, "sms-sentinel.conf")], capture_output=True, text=True, timeout=120)
+        r = run_sentinel(["reset", "--method", "authorized", "-c", os.path.join(env.dir, "sms-sentinel.conf")],
+                         timeout=120)
         stop.set()
         t.join()
         assert r.returncode == 0, r.stdout + r.stderr

@@ -10,7 +10,7 @@ import os
 import signal
 import subprocess
 
-from harness import SMS_SENTINEL, Env, log, wait_until
+from harness import Env, log, run_sentinel, wait_until
 
 SMS = "[sms]\nallowed_recipients = +336* +337*\nmax_parts = 6\n"
 
@@ -74,13 +74,11 @@ def main():
         log("two recipients, %d parts each: both sent, joined text exact" % ok["data"]["parts"])
         passed += 1
 
-        r = subprocess.run([SMS_SENTINEL, "send", "-c", d.conf, "+33633333333", "from the command line"],
-                           capture_output=True, text=True, timeout=30)
+        r = run_sentinel(["send", "-c", d.conf, "+33633333333", "from the command line"])
         assert r.returncode == 0 and r.stdout.startswith("queued "), r
         wait_until(lambda: any(m["text"] == "from the command line" for m in emu.client.sent_joined()),
                    60, "the CLI SMS at the modem")
-        r = subprocess.run([SMS_SENTINEL, "send", "-c", d.conf, "+33633333333;id", "x"], capture_output=True,
-                           text=True, timeout=30)
+        r = run_sentinel(["send", "-c", d.conf, "+33633333333;id", "x"])
         assert r.returncode == 2 and "phone number" in r.stderr, r
         log("CLI send: queued and sent; bad number refused with exit 2")
         passed += 1
