@@ -83,6 +83,9 @@ void status_report_print(json_object *snap, bool daemon_alive, FILE *out)
             int_field(snap, "sms_sent", 0), int_field(snap, "sms_failed", 0));
     if (outbox >= 0)
         fprintf(out, ", %" PRId64 " waiting in the outbox", outbox);
+    const char *pool = str_field(snap, "pool", NULL);
+    if (pool)
+        fprintf(out, "\npool:        %s, %s", pool, bool_field(snap, "pool_member", "member", "not a member now"));
     fprintf(out, "\nuptime:      %" PRId64 " s (started %s)\n", int_field(snap, "uptime_s", 0),
             str_field(snap, "started_at", "?"));
 }

@@ -15,7 +15,7 @@ import os
 import subprocess
 import threading
 
-from harness import Env, log, wait_until
+from harness import SMS_SENTINEL, Env, log, wait_until
 
 CONF = """pool = fleet
 [recovery]
@@ -203,6 +203,9 @@ def main():
         assert all(s["pool_member"] is False for s in states(sub, "b")[mark:] if s["health"] != "ok" and
                    s["health"] != "degraded"), states(sub, "b")[mark:]
         log("b failed: %s" % failed["health_reason"])
+        st = subprocess.run([SMS_SENTINEL, "status", "-c", os.path.join(env_b.dir, "sms-sentinel.conf")],
+                            capture_output=True, text=True, timeout=30)
+        assert "pool:        fleet, not a member now" in st.stdout, st.stdout + st.stderr
         before_b = len(texts(emus["b"]))
         send_batch(broker.port, "q", 6)
         counts = check_batch(sub, v5sub, emus, "q", 6, ("a",))
