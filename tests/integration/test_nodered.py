@@ -10,6 +10,7 @@ cut to FORWARD_MAX_CHARS; responses and sms/sent outcomes reach the debug nodes.
 import json
 import os
 import re
+import subprocess
 
 from harness import Env, log, wait_until
 from nodered import EXAMPLE_DIR, NodeRed, ensure_node_red, red_version
@@ -48,7 +49,7 @@ def debug_entries(output, name):
 
 
 def main():
-    node, red = ensure_node_red()  # before anything starts: a missing node fails (or skips) here
+    _, red = ensure_node_red()  # before anything starts: a missing node fails (or skips) here
     log("Node-RED %s (%s)" % (red_version(), red))
     with open(os.path.join(EXAMPLE_DIR, "flows.json")) as f:
         example = json.load(f)
@@ -149,7 +150,7 @@ def main():
         passed += 1
 
         # 5. A refused request shows in the 'send_sms refused' debug node.
-        env_sub_pub(broker.port, BASE + "/request/send_sms", '{"number":"+33 6","text":"x","transaction":"bad1"}')
+        pub(broker.port, BASE + "/request/send_sms", '{"number":"+33 6","text":"x","transaction":"bad1"}')
         wait_until(lambda: any("bad1" in e for e in debug_entries(nr.output(), "send_sms refused")), 30,
                    "debug 'send_sms refused'")
         assert not any("bad1" in e for e in debug_entries(nr.output(), "send_sms accepted"))
@@ -158,8 +159,7 @@ def main():
     print("%d passed, 0 failed" % passed)
 
 
-def env_sub_pub(port, topic, payload):
-    import subprocess
+def pub(port, topic, payload):
     subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-t", topic, "-m", payload], check=True,
                    timeout=10)
 
