@@ -1,4 +1,5 @@
-"""The Node-RED example (examples/node-red/flows.json) on a real Node-RED 4
+"""The Node-RED example (examples/node-red/flows.json): its function node in a
+table (nodered_function_table.js, fake clock), then the flow on a real Node-RED 4
 against the real daemon, mosquitto, gammu-smsd and the emulated modem. The
 test rewrites only what a user edits: the broker, the base topic (the daemon
 runs with a custom base_topic) and FORWARD_TO. An SMS from +33611111111 gets
@@ -49,11 +50,17 @@ def debug_entries(output, name):
 
 
 def main():
-    _, red = ensure_node_red()  # before anything starts: a missing node fails (or skips) here
+    node, red = ensure_node_red()  # before anything starts: a missing node fails (or skips) here
     log("Node-RED %s (%s)" % (red_version(), red))
-    with open(os.path.join(EXAMPLE_DIR, "flows.json")) as f:
+    flows_path = os.path.join(EXAMPLE_DIR, "flows.json")
+    with open(flows_path) as f:
         example = json.load(f)
-    passed = 0
+    table = subprocess.run([node, os.path.join(os.path.dirname(os.path.abspath(__file__)), "nodered_function_table.js"),
+                            flows_path], capture_output=True, text=True, timeout=60)
+    assert table.returncode == 0 and "all passed" in table.stdout, table.stdout + table.stderr
+    log("the function node's table (window, hourly cap, number rules, cut): %d cases"
+        % table.stdout.count("ok   "))
+    passed = 1
     with Env("nodered") as env:
         broker = env.broker()
         sub = env.subscribe(broker.port, "#")
