@@ -8,7 +8,7 @@ packages=(
   mosquitto mosquitto-clients gammu gammu-smsd python3 procps
   clang libclang-rt-14-dev valgrind
   umockdev libumockdev-dev gir1.2-umockdev-1.0 python3-gi python3-jinja2
-  openssl faketime libfaketime dpkg-dev debootstrap
+  openssl faketime libfaketime dpkg-dev debootstrap python3-yaml udev systemd
 )
 # Node.js (for the Node-RED test): Debian's nodejs + npm unless a node is already
 # installed (a NodeSource node conflicts with Debian's npm package).
