@@ -11,7 +11,9 @@ packages=(
   openssl faketime libfaketime dpkg-dev debootstrap python3-yaml udev systemd
 )
 # Node.js (for the Node-RED test): Debian's nodejs + npm unless a node is already
-# installed (a NodeSource node conflicts with Debian's npm package).
+# installed (a NodeSource node conflicts with Debian's npm package). Debian 12 has
+# node 18.20 and npm 9.2; node-red@4 needs node >= 18.5 (5.x needs 22). The test
+# installs node-red@4 itself with npm into ~/.cache/sms-sentinel/node-red4.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do
