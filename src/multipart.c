@@ -135,9 +135,16 @@ static struct group *find_group(struct multipart *mp, const struct inbox_name *n
     return best;
 }
 
+static int64_t group_due(const struct multipart *mp, const struct group *g);
+
+/* A free group, or NULL when the table is full. Then a group that is due now
+ * (a finished message) is what the caller polls to make room; only when none
+ * is due is the oldest evicted, so a backlog of short messages never splits a
+ * long one that is still waiting for its parts. */
 static struct group *new_group(struct multipart *mp, int64_t now_ms)
 {
     struct group *oldest = NULL;
+    bool any_due = false;
     for (unsigned i = 0; i < mp->cfg.max_groups; i++) {
         struct group *g = &mp->groups[i];
         if (!g->used) {
@@ -150,8 +157,10 @@ static struct group *new_group(struct multipart *mp, int64_t now_ms)
         }
         if (!oldest || g->created_ms < oldest->created_ms)
             oldest = g;
+        any_due = any_due || group_due(mp, g) <= now_ms;
     }
-    oldest->evicted = true;
+    if (!any_due)
+        oldest->evicted = true;
     return NULL;
 }
 

@@ -34,7 +34,7 @@ struct multipart_config {
 enum multipart_add_result {
     MULTIPART_ADDED,        /* pending: poll at multipart_next_deadline() */
     MULTIPART_DUPLICATE,    /* a part with this file name is already held: ignored */
-    MULTIPART_FULL,         /* no free group: the oldest is due now; poll, then add again */
+    MULTIPART_FULL,         /* no free group: a finished one (else the oldest, evicted) is due now; poll, add again */
     MULTIPART_REJECTED,     /* beyond max_parts or max_text: deliver this part alone */
     MULTIPART_NO_MEMORY,
 };

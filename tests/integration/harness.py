@@ -130,8 +130,8 @@ class Broker:
         conf = os.path.join(env.dir, "mosquitto.conf")
         with open(conf, "w") as f:
             f.write("listener %d 127.0.0.1\nallow_anonymous true\n" % self.port)
-            if persistent:  # sessions and queued QoS 1 messages survive a restart
-                f.write("persistence true\npersistence_location %s/\nuser %s\n"
+            if persistent:  # sessions and queued QoS 1 messages (no limit) survive a restart
+                f.write("persistence true\npersistence_location %s/\nuser %s\nmax_queued_messages 0\n"
                         % (env.dir, pwd.getpwuid(os.getuid()).pw_name))
             else:
                 f.write("persistence false\n")

@@ -259,6 +259,30 @@ static void test_bounds(void **state)
     multipart_free(NULL);
 }
 
+/* A full table with a finished message in it: that one makes room; the long
+ * message still waiting for a part is not evicted (a backlog of short SMS,
+ * e.g. after a restart, must not split a long one). */
+static void test_full_takes_finished_first(void **state)
+{
+    (void)state;
+    struct multipart_config cfg;
+    multipart_config_default(&cfg);
+    cfg.max_groups = 2;
+    struct multipart *mp = multipart_new(&cfg);
+    assert_non_null(mp);
+    struct multipart_message m;
+    assert_int_equal(add(mp, "IN20261206_200852_00_+331_00.txt", "long ", 2, 10), MULTIPART_ADDED);
+    assert_int_equal(add(mp, "IN20261206_200852_00_+332_00.txt", "short", 1, 20), MULTIPART_ADDED);
+    assert_int_equal(add(mp, "IN20261206_200852_00_+333_00.txt", "next", 1, 30), MULTIPART_FULL);
+    expect(mp, 30, "short", 1, MULTIPART_COMPLETE, "IN20261206_200852_00_+332_00.txt");
+    assert_int_equal(multipart_poll(mp, 30, &m), 0);
+    assert_int_equal(add(mp, "IN20261206_200852_00_+333_00.txt", "next", 1, 30), MULTIPART_ADDED);
+    assert_int_equal(add(mp, "IN20261206_200852_00_+331_01.txt", "text", 2, 40), MULTIPART_ADDED);
+    expect(mp, 40, "next", 1, MULTIPART_COMPLETE, "IN20261206_200852_00_+333_00.txt");
+    expect(mp, 40, "long text", 2, MULTIPART_COMPLETE, "IN20261206_200852_00_+331_00.txt");
+    multipart_free(mp);
+}
+
 /* ---- the real inbox ---------------------------------------------------- */
 
 static unsigned feed_dir(struct multipart *mp, const char *run, enum inbox_format fmt)
@@ -345,7 +369,8 @@ int main(void)
         cmocka_unit_test(test_duplicates),      cmocka_unit_test(test_split_times),
         cmocka_unit_test(test_overlapping_messages), cmocka_unit_test(test_gap_and_total),
         cmocka_unit_test(test_settle_restarts), cmocka_unit_test(test_txt_and_bin_apart),
-        cmocka_unit_test(test_bounds),          cmocka_unit_test(test_real_inbox),
+        cmocka_unit_test(test_bounds),          cmocka_unit_test(test_full_takes_finished_first),
+        cmocka_unit_test(test_real_inbox),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
