@@ -140,6 +140,8 @@ void agent_send_close(struct agent *a);
 void agent_send_request(struct agent *a, const void *payload, size_t len, struct pending_reply *reply);
 void agent_send_tick(struct agent *a, int64_t now_ms);
 int64_t agent_send_deadline_ms(const struct agent *a);
+void agent_send_on_published(struct agent *a, int mid);
+void agent_send_on_connection(struct agent *a, bool connected);
 
 int agent_send_probe(struct agent *a, const char *number, const char *text, char *err, size_t errsize);
 

@@ -94,18 +94,21 @@ static void on_connect(void *ctx)
     agent_subscribe_requests(a);
     agent_discovery_on_connect(a);
     agent_inbox_on_connection(a, true);
+    agent_send_on_connection(a, true);
     a->state_dirty = true;
 }
 
 static void on_published(void *ctx, int mid)
 {
     agent_inbox_on_published(ctx, mid);
+    agent_send_on_published(ctx, mid);
 }
 
 static void on_disconnect(void *ctx)
 {
     agent_pool_on_disconnect(ctx);
     agent_inbox_on_connection(ctx, false);
+    agent_send_on_connection(ctx, false);
 }
 
 static struct mqtt_link_options link_options(const struct config *c, const struct agent_topics *t)

@@ -4,7 +4,9 @@
  * durable. The outcome: the file reaching the sent folder is "sent"; gammu-smsd
  * 1.42 retries a failing send forever and never uses the error folder, so a
  * file still in the outbox after [sms] send_timeout is moved to the error folder
- * by us and reported "failed". */
+ * by us and reported "failed". An outcome stays in the journal until the broker
+ * acknowledged its publish (QoS 1), and is published again after a reconnect or
+ * a restart: at least once, like received SMS. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -34,6 +36,9 @@ struct outstanding {
     int64_t queued_ms;
     int64_t queued_wall_ms; /* for the journal: monotonic time does not survive a restart */
     bool pooled;            /* taken from the pool: the outcome also goes to the pool */
+    char outcome[8];        /* "" while waiting, else "sent" or "failed" until acknowledged */
+    char why[96];           /* reason of a failure */
+    int mid;                /* publish awaiting PUBACK, 0 none */
 };
 
 struct agent_send {
@@ -45,8 +50,13 @@ struct agent_send {
     char topic[AGENT_TOPIC_SIZE];
 };
 
-static void publish_outcome(struct agent *a, const struct outstanding *o, const char *status, const char *why)
+/* Publishes a decided outcome when connected; the PUBACK releases it. */
+static void publish_outcome(struct agent *a, struct outstanding *o)
 {
+    const char *status = o->outcome, *why = o->why[0] ? o->why : NULL;
+    o->mid = 0;
+    if (!a->mqtt || !mqtt_link_connected(a->mqtt))
+        return; /* kept in the journal; published on connect */
     json_object *m = json_object_new_object();
     json_object_object_add(m, "id", json_object_new_string(o->entry.id));
     json_object_object_add(m, "number", json_object_new_string(o->number));
@@ -56,12 +66,14 @@ static void publish_outcome(struct agent *a, const struct outstanding *o, const 
     json_object_object_add(m, "transaction", o->transaction ? json_object_get(o->transaction) : NULL);
     size_t len = 0;
     const char *text = json_object_to_json_string_length(m, JSON_C_TO_STRING_PLAIN, &len);
-    if (!a->mqtt || mqtt_link_publish(a->mqtt, a->send->topic, text, len, 1, false, NULL) < 0)
-        log_warn("could not publish the outcome of SMS %s", o->entry.id);
+    if (mqtt_link_publish(a->mqtt, a->send->topic, text, len, 1, false, &o->mid) < 0) {
+        o->mid = 0;
+        log_warn("could not publish the outcome of SMS %s (kept for the next connection)", o->entry.id);
+    }
     if (o->pooled) {
         json_object_object_add(m, "node_id", json_object_new_string(a->cfg->node_id));
         text = json_object_to_json_string_length(m, JSON_C_TO_STRING_PLAIN, &len);
-        if (!a->mqtt || mqtt_link_publish(a->mqtt, POOL_SENT_TOPIC, text, len, 1, false, NULL) < 0)
+        if (mqtt_link_publish(a->mqtt, POOL_SENT_TOPIC, text, len, 1, false, NULL) < 0)
             log_warn("could not publish the outcome of SMS %s to the pool", o->entry.id);
     }
     json_object_put(m);
@@ -85,6 +97,10 @@ static void save_journal(const struct agent *a)
         json_object_object_add(e, "transaction", o->transaction ? json_object_get(o->transaction) : NULL);
         if (o->pooled)
             json_object_object_add(e, "pool", json_object_new_boolean(true));
+        if (o->outcome[0])
+            json_object_object_add(e, "outcome", json_object_new_string(o->outcome));
+        if (o->why[0])
+            json_object_object_add(e, "error", json_object_new_string(o->why));
         json_object_array_add(list, e);
     }
     size_t len = 0;
@@ -130,6 +146,11 @@ static void load_journal(struct agent *a)
         if (json_object_object_get_ex(e, "transaction", &v) && v)
             o->transaction = json_object_get(v);
         o->pooled = json_object_object_get_ex(e, "pool", &v) && json_object_get_boolean(v);
+        if (copy_field(e, "outcome", o->outcome, sizeof(o->outcome)) && strcmp(o->outcome, "sent") != 0 &&
+            strcmp(o->outcome, "failed") != 0)
+            o->outcome[0] = '\0';
+        if (!copy_field(e, "error", o->why, sizeof(o->why)))
+            o->why[0] = '\0';
         s->count++;
     }
     json_object_put(list);
@@ -143,6 +164,43 @@ static void forget(struct agent_send *s, int i)
     s->items[i] = s->items[--s->count];
 }
 
+static void decide(struct agent *a, struct outstanding *o, const char *status, const char *why)
+{
+    format_checked(o->outcome, sizeof(o->outcome), "%s", status);
+    format_checked(o->why, sizeof(o->why), "%s", why ? why : "");
+    save_journal(a);
+    publish_outcome(a, o);
+}
+
+void agent_send_on_published(struct agent *a, int mid)
+{
+    struct agent_send *s = a->send;
+    if (!s || mid <= 0)
+        return;
+    for (int i = 0; i < s->count; i++) {
+        if (s->items[i].outcome[0] && s->items[i].mid == mid) {
+            forget(s, i);
+            save_journal(a);
+            return;
+        }
+    }
+}
+
+void agent_send_on_connection(struct agent *a, bool connected)
+{
+    struct agent_send *s = a->send;
+    if (!s)
+        return;
+    for (int i = 0; i < s->count; i++) {
+        if (!s->items[i].outcome[0])
+            continue;
+        if (connected)
+            publish_outcome(a, &s->items[i]);
+        else
+            s->items[i].mid = 0;
+    }
+}
+
 static void on_sent_file(void *ctx, const char *name)
 {
     struct agent *a = ctx;
@@ -151,13 +209,11 @@ static void on_sent_file(void *ctx, const char *name)
     if (outbox_name_id(name, id) < 0)
         return;
     for (int i = 0; i < s->count; i++) {
-        if (strcmp(s->items[i].entry.id, id) == 0) {
+        if (!s->items[i].outcome[0] && strcmp(s->items[i].entry.id, id) == 0) {
             log_info("SMS %s to %s sent", id, s->items[i].number);
-            publish_outcome(a, &s->items[i], "sent", NULL);
             a->stats.sms_sent++;
             a->state_dirty = true;
-            forget(s, i);
-            save_journal(a);
+            decide(a, &s->items[i], "sent", NULL);
             agent_probe_after_send(a, clock_monotonic_ms());
             return;
         }
@@ -231,6 +287,7 @@ static int queue(struct agent *a, const struct sms_send *req, bool pooled, json_
     json_object *ids = json_object_new_array();
     for (int i = 0; i < req->count; i++) {
         struct outstanding *o = &s->items[s->count++];
+        memset(o, 0, sizeof(*o));
         o->entry = entries[i];
         memcpy(o->number, req->numbers[i], sizeof(o->number));
         o->transaction = req->transaction ? json_object_get(req->transaction) : NULL;
@@ -326,11 +383,9 @@ static void expire(struct agent *a, int i)
     if (moved < 0)
         unlinkat(s->outbox.dirfd, o->entry.name, 0);
     log_warn("SMS %s to %s not sent within %d s: given up", o->entry.id, o->number, a->cfg->send_timeout_s);
-    publish_outcome(a, o, "failed", "not sent within the send timeout");
     a->stats.sms_failed++;
     a->state_dirty = true;
-    forget(s, i);
-    save_journal(a);
+    decide(a, o, "failed", "not sent within the send timeout");
 }
 
 void agent_send_tick(struct agent *a, int64_t now_ms)
@@ -341,7 +396,7 @@ void agent_send_tick(struct agent *a, int64_t now_ms)
     if (s->sent_watch && now_ms >= dir_watch_next_deadline_ms(s->sent_watch))
         dir_watch_process(s->sent_watch, now_ms);
     for (int i = s->count - 1; i >= 0; i--)
-        if (now_ms - s->items[i].queued_ms >= send_timeout_ms(a))
+        if (!s->items[i].outcome[0] && now_ms - s->items[i].queued_ms >= send_timeout_ms(a))
             expire(a, i);
 }
 
@@ -352,7 +407,7 @@ int64_t agent_send_deadline_ms(const struct agent *a)
         return INT64_MAX;
     int64_t d = s->sent_watch ? dir_watch_next_deadline_ms(s->sent_watch) : INT64_MAX;
     for (int i = 0; i < s->count; i++)
-        if (s->items[i].queued_ms + send_timeout_ms(a) < d)
+        if (!s->items[i].outcome[0] && s->items[i].queued_ms + send_timeout_ms(a) < d)
             d = s->items[i].queued_ms + send_timeout_ms(a);
     return d;
 }
