@@ -9,6 +9,7 @@ the broker starts, and what it saw meanwhile (an SMS, an error) is not lost."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 
@@ -113,9 +114,13 @@ def unreachable_at_start(env):
     wait_until(lambda: "gammu-smsd error TIMEOUT[14]" in d.proc.output(), 15, "the error seen without a broker")
     assert d.proc.alive()
     assert os.listdir(inbox), "released without a broker"
-    # Logged once, not once per attempt (several attempts have been made by now).
+    # Logged once as a warning, not once per attempt; the attempts back off.
+    wait_until(lambda: len(re.findall(r"next in (\d+) s", d.proc.output())) >= 3, 30, "three attempts")
     assert d.proc.output().count("retrying with backoff") == 1, d.proc.output()
-    log("no broker: daemon alive, one clear error line: %s" % line.split("mqtt:", 1)[-1].strip())
+    pauses = [int(x) for x in re.findall(r"next in (\d+) s", d.proc.output())]
+    assert pauses == sorted(pauses) and pauses[-1] > pauses[0], pauses
+    log("no broker: daemon alive, one clear error line: %s; pauses %s s" % (line.split("mqtt:", 1)[-1].strip(),
+                                                                          pauses))
 
     broker = env.broker(port)
     sub = env.subscribe(broker.port, "sms-sentinel/#")
