@@ -168,6 +168,7 @@ def main():
             podman("rm", "-f", "-t", "2", names[service], check=False)
         for v in volumes.values():
             podman("volume", "rm", "-f", v, check=False)
+        podman("rmi", "-f", *images.values(), check=False)  # no dangling images left by the next run
     print("%d passed, 0 failed" % passed)
 
 

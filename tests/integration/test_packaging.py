@@ -3,11 +3,13 @@ the systemd unit and the gammu-smsd drop-in pass `systemd-analyze verify` with
 no message at all, the unit's exposure score stays at or below 3.0
 (`systemd-analyze security --offline`), the udev rule parses without a message
 (`udevadm test` in a private mount namespace, so the machine's rules stay as
-they are), and the inbox archive works when the archive folder is on another
+they are) and gives a ZTE stick's USB node and tty to dialout (udevadm test on
+umockdev's device tree of tests/fixtures/usb), and the inbox archive works when the archive folder is on another
 mount than the spool, as under the unit's ReadWritePaths= bind mounts and with
 container volumes (rename(2) fails with EXDEV there)."""
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -56,18 +58,50 @@ def check_units(tmp):
         log("no /lib/systemd/system/gammu-smsd.service here: drop-in not verified")
 
 
-def check_udev_rule():
-    """udevadm test reads every rules file and reports FILE:LINE problems."""
+def udevadm_test(syspath, umockdev=None):
+    """udevadm test with only our rule in /etc/udev/rules.d (a private mount
+    namespace), optionally on a umockdev device tree. Returns its output."""
     rule = os.path.join(CONTRIB, "90-sms-sentinel.rules")
-    script = ("set -e; mount -t tmpfs none /etc/udev/rules.d; cp %s /etc/udev/rules.d/; "
-              "udevadm test /sys/class/net/lo 2>&1" % rule)
+    run = "udevadm test --action=add %s 2>&1" % syspath
+    if umockdev:
+        run = "umockdev-run -d %s -- %s" % (umockdev, run)
+    script = "set -e; mount -t tmpfs none /etc/udev/rules.d; cp %s /etc/udev/rules.d/; %s" % (rule, run)
     r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
                        capture_output=True, text=True, timeout=60)
     out = r.stdout + r.stderr
     assert "Reading rules file: /etc/udev/rules.d/90-sms-sentinel.rules" in out, out[-3000:]
+    return out
+
+
+def check_udev_rule(tmp):
+    """udevadm test reports FILE:LINE problems of every rules file it reads; on
+    the ZTE MF112 of tests/fixtures/usb (given device numbers, without which
+    udev sets no permissions) the rule must give the USB node and the tty to
+    dialout and hide them from ModemManager, and leave another vendor alone."""
+    out = udevadm_test("/sys/class/net/lo")
     problems = [l for l in out.splitlines() if "90-sms-sentinel.rules:" in l]
     assert not problems, "udev rule problems:\n" + "\n".join(problems)
     log("90-sms-sentinel.rules: udevadm test reads it without a message")
+
+    with open(os.path.join(SRC, "tests", "fixtures", "usb", "zte_mf112.umockdev")) as f:
+        tree = f.read()
+    usb = "P: /devices/pci0000:00/0000:00:14.0/usb1/1-1\nN: bus/usb/001/002\n"
+    assert usb in tree, "fixture layout changed"
+    tree = tree.replace(usb, usb + "E: MAJOR=189\nE: MINOR=1\n", 1)
+    usb_dev = "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-1"
+    tty_dev = usb_dev + "/1-1:1.2/ttyUSB2/tty/ttyUSB2"
+    for vendor, want in (("19d2", True), ("0bda", False)):
+        path = os.path.join(tmp, "modem-%s.umockdev" % vendor)
+        with open(path, "w") as f:
+            f.write(tree.replace("19d2", vendor))
+        for name, dev in (("USB node", usb_dev), ("tty", tty_dev)):
+            out = udevadm_test(dev, path)
+            got = {"GROUP 20": bool(re.search(r"90-sms-sentinel\.rules:\d+ GROUP 20$", out, re.M)),
+                   "MODE 0660": bool(re.search(r"90-sms-sentinel\.rules:\d+ MODE 0660$", out, re.M)),
+                   "ID_MM_DEVICE_IGNORE=1": "ID_MM_DEVICE_IGNORE=1" in out}
+            assert all(v == want for v in got.values()), (vendor, name, got, out[-2500:])
+    log("udev rule: ZTE 19d2 USB node and tty -> GROUP 20 (dialout), MODE 0660, ModemManager ignores; "
+        "vendor 0bda untouched (umockdev + udevadm test)")
 
 
 def check_archive_on_other_mount():
@@ -107,10 +141,10 @@ def main():
     try:
         check_units(tmp)
         passed += 1
+        check_udev_rule(tmp)
+        passed += 1
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    check_udev_rule()
-    passed += 1
     check_archive_on_other_mount()
     passed += 1
     print("%d passed, 0 failed" % passed)

@@ -31,10 +31,11 @@ grep -qx 'TimeoutStopSec=15' /lib/systemd/system/gammu-smsd.service.d/sms-sentin
     || fail "drop-in lacks TimeoutStopSec=15"
 
 deps=$(dpkg-query -W -f='${Depends}' sms-sentinel)
-for lib in libmosquitto1 libjson-c5 libusb-1.0-0 libinih1 libc6; do
+for lib in libmosquitto1 libjson-c5 libusb-1.0-0 libinih1 libc6 procps; do
     grep -q "$lib" <<<"$deps" || fail "Depends lacks $lib: $deps"
 done
 ok "Depends: $deps"
+[ -x /bin/kill ] || fail "/bin/kill (ExecReload) missing"
 grep -q 'gammu-smsd' <<<"$(dpkg-query -W -f='${Recommends}' sms-sentinel)" || fail "Recommends lacks gammu-smsd"
 dpkg-query -W -f='${Status}' gammu-smsd | grep -q 'install ok installed' || fail "gammu-smsd (Recommends) not installed"
 ok "Recommends gammu-smsd installed"
