@@ -3,7 +3,9 @@
  * parts of its message and published at QoS 1 with a stable id (its first
  * part's name); only the broker's PUBACK releases the files (archive folder or
  * delete). A crash, kill -9 or broker outage leaves them in the inbox, so the
- * next scan publishes them again with the same id: at least once, never lost. */
+ * next scan publishes them again with the same id: at least once, never lost.
+ * A file published but not released (archive full or read-only) stays known
+ * and its release is retried every few seconds, without publishing it again. */
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -29,6 +31,8 @@
 
 #define INBOX_MAX_PENDING 1024
 #define INBOX_REJECTED_MAX 256
+#define INBOX_UNRELEASED_MAX 1024
+#define INBOX_RELEASE_RETRY_MS 10000
 
 struct inbox_pending {
     char id[INBOX_ID_SIZE];
@@ -45,6 +49,9 @@ struct agent_inbox {
     unsigned npending, cap;
     char (*rejected)[INBOX_NAME_MAX + 1]; /* logged once, left in place; made on the first */
     unsigned nrejected;
+    char (*unreleased)[INBOX_NAME_MAX + 1]; /* acknowledged, release failed; made on the first */
+    unsigned nunreleased;
+    int64_t release_retry_ms; /* INT64_MAX when none are waiting */
     bool overflowed; /* files were left for a later scan: rescan when there is room */
     char topic[AGENT_TOPIC_SIZE];
 };
@@ -57,6 +64,9 @@ static bool file_known(const struct agent_inbox *in, const char *name)
                 return true;
     for (unsigned i = 0; i < in->nrejected; i++)
         if (strcmp(in->rejected[i], name) == 0)
+            return true;
+    for (unsigned i = 0; i < in->nunreleased; i++)
+        if (strcmp(in->unreleased[i], name) == 0)
             return true;
     return false;
 }
@@ -290,6 +300,37 @@ static int release_file(const struct agent *a, const char *name)
     return rc == -ENOENT ? 0 : rc;
 }
 
+/* Remembers a published file whose release failed, so no scan publishes it
+ * again; a full list falls back to that (at least once, never lost). */
+static void keep_unreleased(struct agent *a, const char *name, int rc)
+{
+    struct agent_inbox *in = a->inbox;
+    if (!in->unreleased)
+        in->unreleased = calloc(INBOX_UNRELEASED_MAX, sizeof(*in->unreleased));
+    bool kept = in->unreleased && in->nunreleased < INBOX_UNRELEASED_MAX &&
+                format_checked(in->unreleased[in->nunreleased], INBOX_NAME_MAX + 1, "%s", name) == 0;
+    if (kept)
+        in->nunreleased++;
+    if (in->release_retry_ms == INT64_MAX)
+        in->release_retry_ms = clock_monotonic_ms() + INBOX_RELEASE_RETRY_MS;
+    log_error("inbox file %s published but not released: %s%s", name, strerror(-rc),
+              kept ? "; retrying every 10 s" : "");
+}
+
+static void retry_releases(struct agent *a, int64_t now_ms)
+{
+    struct agent_inbox *in = a->inbox;
+    unsigned before = in->nunreleased;
+    for (unsigned i = in->nunreleased; i-- > 0;) {
+        if (release_file(a, in->unreleased[i]) < 0)
+            continue;
+        memmove(in->unreleased[i], in->unreleased[--in->nunreleased], sizeof(in->unreleased[i]));
+    }
+    if (in->nunreleased < before)
+        log_info("released %u inbox file(s) published earlier", before - in->nunreleased);
+    in->release_retry_ms = in->nunreleased ? now_ms + INBOX_RELEASE_RETRY_MS : INT64_MAX;
+}
+
 static void release(struct agent *a, unsigned index)
 {
     struct agent_inbox *in = a->inbox;
@@ -297,7 +338,7 @@ static void release(struct agent *a, unsigned index)
     for (unsigned k = 0; k < p->nfiles; k++) {
         int rc = release_file(a, p->files[k]);
         if (rc < 0)
-            log_error("inbox file %s published but not released: %s", p->files[k], strerror(-rc));
+            keep_unreleased(a, p->files[k], rc);
     }
     a->stats.sms_received++;
     a->state_dirty = true;
@@ -357,6 +398,7 @@ int agent_inbox_open(struct agent *a)
         return -1;
     }
     a->inbox = in;
+    in->release_retry_ms = INT64_MAX;
     in->watch = dir_watch_open(a->cfg->inbox, on_inbox_file, a);
     if (!in->watch) {
         log_error("cannot watch %s: %s", a->cfg->inbox, strerror(errno));
@@ -375,6 +417,8 @@ void agent_inbox_tick(struct agent *a, int64_t now_ms)
         return;
     if (now_ms >= dir_watch_next_deadline_ms(in->watch))
         dir_watch_process(in->watch, now_ms);
+    if (now_ms >= in->release_retry_ms)
+        retry_releases(a, now_ms);
     struct multipart_message m;
     while (multipart_poll(in->parts, now_ms, &m) == 1)
         take_message(a, &m);
@@ -386,7 +430,9 @@ int64_t agent_inbox_deadline_ms(const struct agent *a)
         return INT64_MAX;
     int64_t d = dir_watch_next_deadline_ms(a->inbox->watch);
     int64_t m = multipart_next_deadline(a->inbox->parts);
-    return m >= 0 && m < d ? m : d;
+    if (m >= 0 && m < d)
+        d = m;
+    return a->inbox->release_retry_ms < d ? a->inbox->release_retry_ms : d;
 }
 
 void agent_inbox_close(struct agent *a)
@@ -405,6 +451,7 @@ void agent_inbox_close(struct agent *a)
     }
     free(in->pending);
     free(in->rejected);
+    free(in->unreleased);
     free(in);
     a->inbox = NULL;
 }

@@ -5,7 +5,9 @@ writes into the new folder is still published. The outbox made unwritable
 error response that names the reason, nothing (not even a temp file) is left
 behind, the daemon lives, and once the folder is writable again sending works.
 The outbox removed and re-created: a send goes into the new folder (not into
-the deleted one, where gammu-smsd would never see it)."""
+the deleted one, where gammu-smsd would never see it). The archive folder
+unwritable: a published SMS stays in the inbox and is released later, not
+published twice."""
 
 import json
 import os
@@ -87,6 +89,25 @@ def main():
         out = sub.wait_json("sms-sentinel/test/sms/sent", lambda m: m.get("transaction") == "nb1", 60, "sms/sent")
         assert out["status"] == "sent", out
         log("outbox removed + re-created: the next send lands in the new folder and is sent")
+        passed += 1
+
+        # The archive cannot take the published file: it stays in the inbox (nothing
+        # lost), the release is retried without publishing again, and succeeds later.
+        archive = os.path.join(d.state_dir, "archive")
+        undo, reason = make_unwritable(archive)
+        try:
+            assert emu.client.inject("+33678787878", "the archive is read-only").get("ok")
+            m = sub.wait_json("sms-sentinel/test/sms/received", lambda m: m["number"] == "+33678787878", 90,
+                              "the SMS while the archive is unwritable")
+            wait_until(lambda: "%s published but not released" % m["id"] in d.proc.output(), 15, "the release error")
+            assert os.listdir(inbox) == [m["id"]], os.listdir(inbox)
+        finally:
+            undo()
+        wait_until(lambda: not os.listdir(inbox), 60, "the release retried once the archive is writable")
+        assert m["id"] in os.listdir(archive), os.listdir(archive)
+        copies = [p for t, p in list(sub.messages) if t.endswith("/sms/received") and "+33678787878" in p]
+        assert len(copies) == 1, copies
+        log("unwritable archive: SMS published once, kept in the inbox, released when the archive took it")
         passed += 1
         assert d.proc.alive()
     print("%d passed, 0 failed" % passed)
