@@ -7,7 +7,7 @@ behind, the daemon lives, and once the folder is writable again sending works.
 The outbox removed and re-created: a send goes into the new folder (not into
 the deleted one, where gammu-smsd would never see it). The archive folder
 unwritable: a published SMS stays in the inbox and is released later, not
-published twice."""
+published twice. The sent folder re-created: outcomes still seen."""
 
 import json
 import os
@@ -89,6 +89,18 @@ def main():
         out = sub.wait_json("sms-sentinel/test/sms/sent", lambda m: m.get("transaction") == "nb1", 60, "sms/sent")
         assert out["status"] == "sent", out
         log("outbox removed + re-created: the next send lands in the new folder and is sent")
+        passed += 1
+
+        sent_dir = os.path.join(smsd.spool, "sent")
+        shutil.rmtree(sent_dir)
+        wait_until(lambda: "sent/ went away" in d.proc.output(), 10, "the daemon to notice the sent folder is gone")
+        os.mkdir(sent_dir)
+        r = send(env, broker, sub, "+33612345670", "into the new sent folder", "ns1")
+        assert r["status"] == "ok", r
+        out = sub.wait_json("sms-sentinel/test/sms/sent", lambda m: m.get("transaction") == "ns1", 90,
+                            "sms/sent from the re-created sent folder")
+        assert out["status"] == "sent", out
+        log("sent folder removed + re-created: the outcome is still seen")
         passed += 1
 
         # The archive cannot take the published file: it stays in the inbox (nothing
