@@ -95,6 +95,7 @@ struct agent {
 
     bool state_dirty;           /* publish and save at the end of this turn */
     int64_t next_state_ms;      /* periodic state publish */
+    int state_save_err;         /* -errno of the last failed state save (logged once), 0 ok */
     int64_t next_probe_ms;      /* pidfile and tty checks */
     int64_t follower_retry_ms;  /* INT64_MAX none */
 };

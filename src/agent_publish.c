@@ -63,8 +63,13 @@ void agent_publish_state(struct agent *a, int64_t now_ms)
     json_object *snap = agent_snapshot(a, now_ms);
     publish_json(a, a->topics.state, snap, true);
     int rc = state_store_save(a->cfg->state_dir, snap);
-    if (rc < 0)
-        log_warn("cannot save state in %s: %s", a->cfg->state_dir, strerror(-rc));
+    /* Edge-triggered: a full disk would otherwise log on every state change. */
+    if (rc < 0 && rc != a->state_save_err)
+        log_warn("cannot save state in %s: %s (counters kept in memory; retried on every change)",
+                 a->cfg->state_dir, strerror(-rc));
+    else if (rc == 0 && a->state_save_err < 0)
+        log_info("state saved in %s again", a->cfg->state_dir);
+    a->state_save_err = rc;
     json_object_put(snap);
     a->state_dirty = false;
     a->next_state_ms = now_ms + AGENT_STATE_PERIOD_MS;

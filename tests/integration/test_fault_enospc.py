@@ -1,8 +1,12 @@
 """ENOSPC while writing an outbox file: the outbox is a 64 KiB tmpfs that the
 test fills up. A send_sms request gets an `error` response naming the reason,
 no file (not even the hidden temp) is left behind, the daemon lives; with
-room again the same request is sent through the real gammu-smsd. Needs root
-to mount: exits 77 (skipped) otherwise."""
+room again the same request is sent through the real gammu-smsd. Then the
+state_dir (counters, journals, the inbox archive) is a full tmpfs: errors are
+still counted and published, the save failure is logged once (not once per
+state change), a received SMS is published and stays in the inbox; with room
+again the state is saved and the SMS file archived. Needs root to mount:
+exits 77 (skipped) otherwise."""
 
 import errno
 import json
@@ -20,9 +24,13 @@ def pub(port, topic, payload):
                    input=payload.encode(), check=True, timeout=10)
 
 
+ERROR = "Sun 2026/12/06 18:01:28 gammu-smsd[4242]: Error at init connection: x (TIMEOUT[14])\n"
+
+
 def mount_tiny(path):
     if os.geteuid() != 0:
         return "not root"
+    os.makedirs(path, exist_ok=True)
     r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs", path], capture_output=True,
                        text=True)
     return None if r.returncode == 0 else "mount -t tmpfs not permitted: " + r.stderr.strip()
@@ -51,7 +59,8 @@ def main():
     with Env("fault-enospc") as env:
         smsd = env.smsd(os.path.join(env.dir, "modem"))  # the emulator's link, made below
         outbox = os.path.join(smsd.spool, "outbox")
-        why = mount_tiny(outbox)
+        state_dir = os.path.join(env.dir, "state")  # the harness's state_dir
+        why = mount_tiny(outbox) or mount_tiny(state_dir)
         if why:
             print("SKIP: %s (the test mounts a 64 KiB tmpfs as the outbox)" % why)
             sys.exit(SKIP)
@@ -79,9 +88,37 @@ def main():
             assert out["status"] == "sent", out
             assert any(m["text"].endswith(" no space left") for m in emu.client.sent_joined())
             log("room again: the same request is queued and sent")
+
+            sub.wait_json("sms-sentinel/test/state", lambda s: s["sms_sent"] == 1, 15, "sms_sent 1")
+            filler = fill(state_dir)
+            for _ in range(30):
+                with open(smsd.logfile, "a") as f:
+                    f.write(ERROR)
+            sub.wait_json("sms-sentinel/test/state", lambda s: s["errors_total"] == 30, 30, "errors_total 30")
+            inbox = os.path.join(smsd.spool, "inbox")
+            assert emu.client.inject("+33690909090", "state_dir is full").get("ok")
+            m = sub.wait_json("sms-sentinel/test/sms/received", lambda m: m["number"] == "+33690909090", 90,
+                              "the SMS while state_dir is full")
+            wait_until(lambda: "published but not released" in d.proc.output(), 15, "the release error")
+            assert os.listdir(inbox) == [m["id"]], os.listdir(inbox)
+            assert d.proc.output().count("cannot save state") == 1, d.proc.output().count("cannot save state")
+            assert d.proc.alive()
+            log("full state_dir: 30 errors counted and published, save failure logged once, SMS kept in the inbox")
+
+            os.unlink(filler)
+            wait_until(lambda: not os.listdir(inbox), 60, "the SMS archived once there is room")
+            assert m["id"] in os.listdir(os.path.join(state_dir, "archive"))
+            with open(smsd.logfile, "a") as f:
+                f.write(ERROR)
+            wait_until(lambda: "state saved in %s again" % state_dir in d.proc.output(), 15, "state saved again")
+            with open(os.path.join(state_dir, "state.json")) as f:
+                saved = json.load(f)
+            assert saved["errors_total"] >= 31 and saved["sms_received"] == 1, saved
+            log("room again: state saved (errors_total %d), SMS archived" % saved["errors_total"])
         finally:
             subprocess.run(["umount", "-l", outbox])
-    print("1 passed, 0 failed")
+            subprocess.run(["umount", "-l", state_dir])
+    print("2 passed, 0 failed")
 
 
 if __name__ == "__main__":
