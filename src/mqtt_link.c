@@ -33,12 +33,18 @@ struct mqtt_link {
     bool configured;      /* connect_async has stored host and port */
     int64_t retry_at_ms;  /* next reconnect attempt; INT64_MAX none */
     int64_t backoff_ms;
+    /* Our view of libmosquitto's keepalive clock: it sends PINGREQ once nothing
+     * went out, or nothing came in, for keepalive seconds. Every packet passes
+     * through the calls below, so loop_misc runs exactly when a ping is due. */
+    int64_t last_out_ms, last_in_ms;
     /* What the failure sentences name; the password is re-read before every attempt. */
     char *username, *password_file, *tls_ca, *tls_cert;
     int attempts;             /* failed attempts since the last connection */
     int refused;              /* CONNACK reason of this attempt; 0 none */
     char tls_error[256];      /* libmosquitto's error lines in this attempt (OpenSSL's reasons) */
     char last_failure[512];   /* a repeat of the same failure is logged at debug only */
+    int shutdown_mid;         /* the offline publish awaited at shutdown; 0 none */
+    bool shutdown_acked;
 };
 
 static void schedule_retry(struct mqtt_link *link, int64_t now_ms)
@@ -113,6 +119,7 @@ static void on_connect_v5(struct mosquitto *mosq, void *obj, int rc, int flags, 
         return;
     }
     link->connected = true;
+    link->last_out_ms = link->last_in_ms = clock_monotonic_ms();
     link->last_failure[0] = '\0';
     link->attempts = 0;
     link->backoff_ms = BACKOFF_MIN_MS;
@@ -145,6 +152,10 @@ static void on_message_v5(struct mosquitto *mosq, void *obj, const struct mosqui
 static void on_publish_v5(struct mosquitto *mosq, void *obj, int mid, int reason, const mosquitto_property *props)
 {
     struct mqtt_link *link = obj;
+    if (link->shutdown_mid && mid == link->shutdown_mid) {
+        link->shutdown_acked = true;
+        return;
+    }
     if (link->cb.on_published)
         link->cb.on_published(link->ctx, mid);
 }
@@ -350,11 +361,21 @@ void mqtt_link_handle_io(struct mqtt_link *link, short revents, int64_t now_ms)
     if (!link->socket_open)
         return;
     int rc = MOSQ_ERR_SUCCESS;
-    if (revents & (POLLIN | POLLHUP | POLLERR))
+    if (revents & (POLLIN | POLLHUP | POLLERR)) {
         rc = mosquitto_loop_read(link->mosq, 16);
-    if (rc == MOSQ_ERR_SUCCESS && link->socket_open && (revents & POLLOUT))
+        link->last_in_ms = link->last_out_ms = now_ms; /* an acknowledgement may have gone out too */
+    }
+    if (rc == MOSQ_ERR_SUCCESS && link->socket_open && (revents & POLLOUT)) {
         rc = mosquitto_loop_write(link->mosq, 16);
+        link->last_out_ms = now_ms;
+    }
     check_rc(link, rc, now_ms);
+}
+
+static int64_t keepalive_due_ms(const struct mqtt_link *link)
+{
+    int64_t last = link->last_out_ms < link->last_in_ms ? link->last_out_ms : link->last_in_ms;
+    return last + (int64_t)link->keepalive_s * 1000;
 }
 
 void mqtt_link_tick(struct mqtt_link *link, int64_t now_ms)
@@ -364,17 +385,22 @@ void mqtt_link_tick(struct mqtt_link *link, int64_t now_ms)
             try_connect(link, now_ms);
         return;
     }
+    bool ping_due = link->connected && now_ms >= keepalive_due_ms(link);
     check_rc(link, mosquitto_loop_misc(link->mosq), now_ms);
+    if (ping_due) /* it sent PINGREQ and restarted both of its clocks */
+        link->last_out_ms = link->last_in_ms = now_ms;
 }
 
 int64_t mqtt_link_next_deadline_ms(const struct mqtt_link *link, int64_t now_ms)
 {
     if (!link->socket_open)
         return link->retry_at_ms;
-    /* loop_misc sends PINGREQ and detects a dead broker; keepalive / 2 is enough
-     * and keeps idle wake-ups rare. A pending connect is checked every second. */
-    int64_t period = link->connected ? (int64_t)link->keepalive_s * 500 : MISC_INTERVAL_MS;
-    return now_ms + period;
+    /* loop_misc sends PINGREQ (and so finds a dead broker) when the keepalive
+     * is due: the only idle wake-ups. A pending connect is checked every second. */
+    if (!link->connected)
+        return now_ms + MISC_INTERVAL_MS;
+    int64_t due = keepalive_due_ms(link);
+    return due > now_ms ? due : now_ms + MISC_INTERVAL_MS;
 }
 
 bool mqtt_link_connected(const struct mqtt_link *link) { return link->connected; }
@@ -385,6 +411,7 @@ int mqtt_link_publish(struct mqtt_link *link, const char *topic, const void *pay
     if (!link->connected)
         return -1;
     int rc = mosquitto_publish_v5(link->mosq, mid, topic, (int)len, payload, qos, retain, NULL);
+    link->last_out_ms = clock_monotonic_ms();
     if (rc != MOSQ_ERR_SUCCESS) {
         log_debug("mqtt: publish to %s failed: %s", topic, mosquitto_strerror(rc));
         return -1;
@@ -403,6 +430,7 @@ int mqtt_link_publish_reply(struct mqtt_link *link, const char *topic, const voi
             MOSQ_ERR_SUCCESS)
         return -1;
     int rc = mosquitto_publish_v5(link->mosq, NULL, topic, (int)len, payload, 1, false, props);
+    link->last_out_ms = clock_monotonic_ms();
     mosquitto_property_free_all(&props);
     return rc == MOSQ_ERR_SUCCESS ? 0 : -1;
 }
@@ -411,6 +439,7 @@ int mqtt_link_subscribe(struct mqtt_link *link, const char *pattern, int qos)
 {
     if (!link->connected)
         return -1;
+    link->last_out_ms = clock_monotonic_ms();
     return mosquitto_subscribe_v5(link->mosq, NULL, pattern, qos, 0, NULL) == MOSQ_ERR_SUCCESS ? 0 : -1;
 }
 
@@ -418,6 +447,7 @@ int mqtt_link_unsubscribe(struct mqtt_link *link, const char *pattern)
 {
     if (!link->connected)
         return -1;
+    link->last_out_ms = clock_monotonic_ms();
     return mosquitto_unsubscribe_v5(link->mosq, NULL, pattern, NULL) == MOSQ_ERR_SUCCESS ? 0 : -1;
 }
 
@@ -441,8 +471,25 @@ void mqtt_link_shutdown(struct mqtt_link *link, const char *topic, const char *p
 {
     if (!link->connected)
         return;
-    mosquitto_publish_v5(link->mosq, NULL, topic, (int)strlen(payload), payload, 1, true, NULL);
+    int64_t end = clock_monotonic_ms() + timeout_ms;
+    int mid = 0;
+    link->shutdown_acked = false;
+    if (mosquitto_publish_v5(link->mosq, &mid, topic, (int)strlen(payload), payload, 1, true, NULL) ==
+        MOSQ_ERR_SUCCESS)
+        link->shutdown_mid = mid;
     flush_output(link, timeout_ms);
+    /* Wait for the broker's PUBACK, so the retained "offline" is stored before
+     * we go (disconnecting with a QoS 1 publish in flight also makes mosquitto
+     * 2.0 log a bogus "out of memory"). */
+    while (link->shutdown_mid && !link->shutdown_acked && link->socket_open) {
+        int64_t left = end - clock_monotonic_ms();
+        if (left <= 0)
+            break;
+        struct pollfd pfd = {.fd = mosquitto_socket(link->mosq), .events = POLLIN};
+        if (poll(&pfd, 1, (int)left) <= 0 || mosquitto_loop_read(link->mosq, 1) != MOSQ_ERR_SUCCESS)
+            break;
+    }
+    link->shutdown_mid = 0;
     mosquitto_disconnect_v5(link->mosq, 0, NULL);
     flush_output(link, timeout_ms);
     link->connected = false;

@@ -44,6 +44,10 @@ def main():
         assert rc == 0, "exit status %s" % rc
         assert elapsed < 2.0, "took %.2f s to stop" % elapsed
         log("SIGTERM: offline published, exit 0 in %.2f s" % elapsed)
+        wait_until(lambda: "Client sms-sentinel-test disconnected" in broker.proc.output(), 5,
+                   "the broker logging our disconnect")
+        assert "out of memory" not in broker.proc.output(), broker.proc.output()[-2000:]
+        log("the broker saw a clean disconnect (offline acknowledged before DISCONNECT)")
     print("1 passed, 0 failed")
 
 
