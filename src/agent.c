@@ -13,6 +13,7 @@
 
 #include "agent_internal.h"
 #include "sms-sentinel/log.h"
+#include "sms-sentinel/probe_watch.h"
 #include "sms-sentinel/state_store.h"
 #include "sms-sentinel/strbuf.h"
 #include "sms-sentinel/timefmt.h"
@@ -104,6 +105,35 @@ static void sync_mqtt_watch(struct agent *a)
         loop_watch(&a->loop, fd, mqtt_link_poll_events(a->mqtt), on_mqtt_io, a);
 }
 
+static void on_probe_watch_io(void *ctx, int fd, short revents)
+{
+    struct agent *a = ctx;
+    if (probe_watch_process(a->probe_watch))
+        agent_refresh_probes(a);
+}
+
+static void close_probe_watch(struct agent *a)
+{
+    if (!a->probe_watch)
+        return;
+    loop_unwatch(&a->loop, probe_watch_fd(a->probe_watch));
+    probe_watch_close(a->probe_watch);
+    a->probe_watch = NULL;
+}
+
+/* (Re)opens the watch for the configured pidfile, tty and outbox. */
+static void open_probe_watch(struct agent *a)
+{
+    close_probe_watch(a);
+    a->probe_watch = probe_watch_open(a->cfg->pidfile, a->cfg->device, a->cfg->outbox);
+    if (!a->probe_watch) {
+        log_warn("cannot watch the pidfile and tty folders: %s; checking every %d s", strerror(errno),
+                 AGENT_PROBE_PERIOD_MS / 1000);
+        return;
+    }
+    loop_watch(&a->loop, probe_watch_fd(a->probe_watch), POLLIN, on_probe_watch_io, a);
+}
+
 static void on_recovery_io(void *ctx, int fd, short revents)
 {
     struct agent *a = ctx;
@@ -175,6 +205,7 @@ static void reload(struct agent *a)
         mqtt_link_retry_now(a->mqtt, clock_monotonic_ms()); /* e.g. password_file fixed */
     if (new_log)
         open_follower(a);
+    open_probe_watch(a);
     agent_refresh_probes(a);
     agent_discovery_reload(a);
     a->state_dirty = true;
@@ -209,6 +240,7 @@ struct agent *agent_new(struct config *cfg, const char *config_path, char *err, 
     a->outbox_depth = -1;
     a->signal_percent = -1;
     child_init(&a->monitor);
+    a->monitor_pidfd = -1;
     a->follower_retry_ms = INT64_MAX;
     loop_init(&a->loop);
     a->started_mono_ms = clock_monotonic_ms();
@@ -229,6 +261,19 @@ struct agent *agent_new(struct config *cfg, const char *config_path, char *err, 
     }
     loop_watch(&a->loop, a->signal_fd, POLLIN, on_signal, a);
     return a;
+}
+
+/* Timers seconds away (periodic state, probes, keepalive, safety checks) are
+ * rounded up to a whole second so the ones close together share one wake-up;
+ * nearer ones (recovery steps, retries, settling) stay exact. */
+#define COALESCE_FROM_MS 2000
+#define COALESCE_GRID_MS 1000
+
+static int64_t coalesce(int64_t deadline_ms, int64_t now_ms)
+{
+    if (deadline_ms == INT64_MAX || deadline_ms - now_ms < COALESCE_FROM_MS)
+        return deadline_ms;
+    return (deadline_ms + COALESCE_GRID_MS - 1) / COALESCE_GRID_MS * COALESCE_GRID_MS;
 }
 
 static int64_t next_deadline(const struct agent *a, int64_t now_ms)
@@ -252,14 +297,17 @@ static int64_t next_deadline(const struct agent *a, int64_t now_ms)
     d = min64(d, agent_probe_deadline_ms(a));
     d = min64(d, agent_mail_deadline_ms(a));
     d = min64(d, agent_discovery_deadline_ms(a));
-    return min64(d, agent_monitor_deadline_ms(a));
+    return coalesce(min64(d, agent_monitor_deadline_ms(a)), now_ms);
 }
 
 /* Everything due at now_ms; the loop calls it after every poll turn. */
 static void run_due(struct agent *a, int64_t now_ms)
 {
-    if (now_ms >= health_next_deadline_ms(&a->health))
+    if (now_ms >= health_next_deadline_ms(&a->health)) {
         agent_apply_transition(a, health_on_tick(&a->health, now_ms), "timer", now_ms);
+        if ((a->smsd_gone_pending || a->tty_gone_pending) && a->health.state != HEALTH_COOLDOWN)
+            agent_refresh_probes(a);
+    }
     agent_tick_recovery(a, now_ms);
     if (a->follower) {
         int64_t t = log_follower_next_timeout_ms(a->follower, now_ms);
@@ -284,8 +332,14 @@ static void run_due(struct agent *a, int64_t now_ms)
         agent_refresh_probes(a);
         a->next_probe_ms = now_ms + AGENT_PROBE_PERIOD_MS;
     }
-    if (now_ms >= a->next_state_ms) {
+    if (now_ms >= a->next_state_ms && !a->state_dirty && child_running(&a->monitor)) {
+        /* gammu-smsd-monitor brings the signal within a moment: one publish
+         * when it ends (agent_monitor.c) instead of one now and one then. */
+        a->state_waits_monitor = true;
+        a->next_state_ms = a->monitor.deadline_ms;
+    } else if (now_ms >= a->next_state_ms && !a->state_dirty) {
         a->state_dirty = true;
+        a->state_periodic = true;
     }
     agent_pool_update(a);
     if (a->state_dirty)
@@ -298,6 +352,7 @@ int agent_run(struct agent *a)
 {
     char err[512];
     restore_counters(a);
+    open_probe_watch(a);
     agent_refresh_probes(a);
     open_follower(a);
     agent_inbox_open(a);
@@ -333,6 +388,7 @@ void agent_free(struct agent *a)
     if (!a)
         return;
     close_follower(a);
+    close_probe_watch(a);
     agent_inbox_close(a);
     agent_send_close(a);
     agent_mail_close(a);
@@ -340,6 +396,10 @@ void agent_free(struct agent *a)
     agent_mqtt_close(a, false);
     if (a->monitor.out_fd >= 0)
         loop_unwatch(&a->loop, a->monitor.out_fd);
+    if (a->monitor_pidfd >= 0) {
+        loop_unwatch(&a->loop, a->monitor_pidfd);
+        close(a->monitor_pidfd);
+    }
     child_abort(&a->monitor);
     agent_reply_clear(&a->reply);
     if (a->recovery.ops)

@@ -19,7 +19,9 @@
 
 #define AGENT_TOPIC_SIZE 256
 #define AGENT_STATE_PERIOD_MS (60 * 1000)
-#define AGENT_PROBE_PERIOD_MS (10 * 1000)
+/* pidfile and tty: checked on inotify/pidfd events (probe_watch) and, as a
+ * safety net, at the state period. */
+#define AGENT_PROBE_PERIOD_MS (60 * 1000)
 #define AGENT_SHUTDOWN_FLUSH_MS 1500
 
 struct agent_topics {
@@ -41,6 +43,7 @@ struct pending_reply {
 };
 
 struct agent_inbox;
+struct probe_watch;
 struct agent_send;
 struct mail_forward;
 struct agent_discovery;
@@ -89,14 +92,19 @@ struct agent {
     struct agent_discovery *discovery; /* Home Assistant discovery state */
     int mail_fd_watched;
 
-    struct child monitor;       /* gammu-smsd-monitor, run every state period */
+    struct child monitor;       /* gammu-smsd-monitor, run every 5 minutes */
+    int monitor_pidfd;          /* readable once it exited; -1 none */
     int64_t next_monitor_ms;
     int signal_percent;         /* -1 unknown */
 
     bool state_dirty;           /* publish and save at the end of this turn */
     int64_t next_state_ms;      /* periodic state publish */
+    bool state_periodic;        /* this publish is only the periodic one: not saved to disk */
+    bool state_waits_monitor;   /* the periodic publish waits for gammu-smsd-monitor's result */
     int state_save_err;         /* -errno of the last failed state save (logged once), 0 ok */
     int64_t next_probe_ms;      /* pidfile and tty checks */
+    bool smsd_gone_pending, tty_gone_pending; /* seen during a cooldown: act when it ends */
+    struct probe_watch *probe_watch; /* events that call for those checks; NULL none */
     int64_t follower_retry_ms;  /* INT64_MAX none */
 };
 

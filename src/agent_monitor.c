@@ -1,15 +1,19 @@
 /* agent_monitor: reads gammu-smsd's own status (signal strength) by running
- * gammu-smsd-monitor once per state period while gammu-smsd is alive. Never
+ * gammu-smsd-monitor every 5 minutes (and at start) while gammu-smsd is alive. Never
  * SMSD_GetStatus() in-process: libgsmsd calls exit() when gammu-smsd is gone. */
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "agent_internal.h"
 #include "sms-sentinel/log.h"
 #include "sms-sentinel/smsd_monitor.h"
 
-#define MONITOR_PERIOD_MS (60 * 1000)
+/* Signal strength changes slowly; each run costs a dozen context switches
+ * (spawn, exit, reap), the largest part of an idle minute: every 5 min. */
+#define MONITOR_PERIOD_MS (5 * 60 * 1000)
 #define MONITOR_TIMEOUT_MS 5000
 
 static void set_signal(struct agent *a, int percent)
@@ -27,9 +31,26 @@ static void on_monitor_io(void *ctx, int fd, short revents)
         loop_unwatch(&a->loop, fd);
 }
 
+/* It exited: its whole output (a few hundred bytes, well within the pipe's
+ * buffer) is read at once instead of waking up for each line it prints. */
+static void on_monitor_exit(void *ctx, int fd, short revents)
+{
+    struct agent *a = ctx;
+    loop_unwatch(&a->loop, fd);
+    close(fd);
+    a->monitor_pidfd = -1;
+    child_read(&a->monitor);
+    if (a->monitor.out_fd >= 0) /* a grandchild keeps the pipe open */
+        loop_watch(&a->loop, a->monitor.out_fd, POLLIN, on_monitor_io, a);
+}
+
 static void finish(struct agent *a)
 {
     struct child *c = &a->monitor;
+    if (a->state_waits_monitor) {
+        a->state_waits_monitor = false;
+        a->next_state_ms = 0; /* the periodic publish, now with the fresh signal */
+    }
     if (c->timed_out || c->status != 0) {
         log_debug("gammu-smsd-monitor %s", c->timed_out ? "timed out" : "failed");
         set_signal(a, -1);
@@ -46,6 +67,12 @@ static void start(struct agent *a, int64_t now_ms)
     int rc = child_start(&a->monitor, argv, MONITOR_TIMEOUT_MS, now_ms);
     if (rc < 0) {
         log_debug("cannot run gammu-smsd-monitor: %s", strerror(-rc));
+        return;
+    }
+    int pidfd = (int)syscall(SYS_pidfd_open, a->monitor.pid, 0);
+    if (pidfd >= 0) {
+        a->monitor_pidfd = pidfd;
+        loop_watch(&a->loop, pidfd, POLLIN, on_monitor_exit, a);
         return;
     }
     loop_watch(&a->loop, a->monitor.out_fd, POLLIN, on_monitor_io, a);

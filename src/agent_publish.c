@@ -62,7 +62,9 @@ void agent_publish_state(struct agent *a, int64_t now_ms)
 {
     json_object *snap = agent_snapshot(a, now_ms);
     publish_json(a, a->topics.state, snap, true);
-    int rc = state_store_save(a->cfg->state_dir, snap);
+    /* The periodic publish only refreshes the uptime: no disk write (and fsync) for it. */
+    int rc = a->state_periodic ? a->state_save_err : state_store_save(a->cfg->state_dir, snap);
+    a->state_periodic = false;
     /* Edge-triggered: a full disk would otherwise log on every state change. */
     if (rc < 0 && rc != a->state_save_err)
         log_warn("cannot save state in %s: %s (counters kept in memory; retried on every change)",

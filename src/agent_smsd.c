@@ -7,6 +7,7 @@
 #include "agent_internal.h"
 #include "sms-sentinel/log.h"
 #include "sms-sentinel/port_holder.h"
+#include "sms-sentinel/probe_watch.h"
 #include "sms-sentinel/smsd_line.h"
 #include "sms-sentinel/strbuf.h"
 #include "sms-sentinel/system_probe.h"
@@ -131,7 +132,10 @@ void agent_tick_recovery(struct agent *a, int64_t now_ms)
 void agent_refresh_probes(struct agent *a)
 {
     enum tristate modem = probe_device_present(a->cfg->device);
-    enum tristate smsd = probe_pidfile_alive(a->cfg->pidfile, NULL);
+    long smsd_pid = -1;
+    enum tristate smsd = probe_pidfile_alive(a->cfg->pidfile, &smsd_pid);
+    if (a->probe_watch)
+        probe_watch_track_pid(a->probe_watch, smsd == TRI_YES ? smsd_pid : 0);
     int depth = probe_outbox_depth(a->cfg->outbox);
     if (modem != a->modem_present || smsd != a->smsd_running || depth != a->outbox_depth)
         a->state_dirty = true;
@@ -139,8 +143,11 @@ void agent_refresh_probes(struct agent *a)
         log_info("modem %s %s", a->cfg->device, modem == TRI_YES ? "present" : "missing");
     if (smsd != a->smsd_running && smsd != TRI_UNKNOWN)
         log_info("gammu-smsd %s", smsd == TRI_YES ? "running" : "not running");
-    bool smsd_gone = a->smsd_running == TRI_YES && smsd == TRI_NO;
-    bool tty_gone = a->modem_present == TRI_YES && modem == TRI_NO;
+    /* A fault seen during a cooldown is acted on when the cooldown ends. */
+    bool smsd_gone = (a->smsd_running == TRI_YES || a->smsd_gone_pending) && smsd == TRI_NO;
+    bool tty_gone = (a->modem_present == TRI_YES || a->tty_gone_pending) && modem == TRI_NO;
+    a->smsd_gone_pending = a->smsd_gone_pending && smsd == TRI_NO;
+    a->tty_gone_pending = a->tty_gone_pending && modem == TRI_NO;
     a->modem_present = modem;
     a->smsd_running = smsd;
     a->outbox_depth = depth;
@@ -148,12 +155,16 @@ void agent_refresh_probes(struct agent *a)
     if (a->recovery_running || !a->cfg->recovery_enabled)
         return;
     int64_t now_ms = clock_monotonic_ms();
-    if (smsd_gone)
+    bool cooling = a->health.state == HEALTH_COOLDOWN;
+    if (smsd_gone) {
+        a->smsd_gone_pending = cooling;
         agent_apply_transition(a, health_on_fault(&a->health, "gammu-smsd is not running", now_ms), "smsd_gone",
                                now_ms);
-    else if (tty_gone)
+    } else if (tty_gone) {
+        a->tty_gone_pending = cooling;
         agent_apply_transition(a, health_on_fault(&a->health, "the modem tty vanished", now_ms), "tty_gone",
                                now_ms);
+    }
 }
 
 /* DEVICEOPENERROR often means another process (ModemManager) holds the port. */

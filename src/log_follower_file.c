@@ -20,7 +20,8 @@
 #include "sms-sentinel/log.h"
 #include "sms-sentinel/strbuf.h"
 
-#define RECHECK_MS 5000   /* missing folder, missed events, truncation */
+#define RECHECK_MS 5000   /* missing folder or file, a rotated file still open */
+#define SAFETY_MS 60000   /* all watched: events tell; this only heals the unforeseen */
 #define TAIL_LEN 32       /* bytes before the offset, to notice a rewrite */
 #define EVENT_READS 64    /* inotify reads per call, then come back */
 
@@ -384,7 +385,9 @@ int lf_file_process(struct lf_file *f, int64_t now_ms)
         return 0;
     f->budget = LF_BUDGET;
     int rc = lf_first_err(relevant, refresh(f));
-    f->check_at_ms = now_ms + RECHECK_MS;
+    /* inotify reports appends, truncation, rotation and overflows itself. */
+    int watched = f->dir_wd >= 0 && f->cur.fd >= 0 && f->cur.wd >= 0 && f->old.fd < 0;
+    f->check_at_ms = now_ms + (watched ? SAFETY_MS : RECHECK_MS);
     return lf_edge_err(&f->last_err, rc);
 }
 
