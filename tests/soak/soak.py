@@ -6,7 +6,8 @@ for --minutes (default 60), with an accelerated mix of what a year brings:
     MQTT send_sms requests, each one checked end to end (text on
     <base>/sms/received; "sent" on <base>/sms/sent with its transaction);
   * broker restarts (every other cycle): the daemon reconnects on its own;
-  * modem hangs (every --hang-every seconds): `hang_at AT+CPIN?`, gammu-smsd
+  * modem hangs (--hang-every seconds after the end of the previous one; the
+    first after the first cycle): `hang_at AT+CPIN?`, gammu-smsd
     logs TIMEOUT after ~84 s, the daemon stops it, rebinds the USB device on a
     fake sysfs tree (a thread plays the kernel and replugs the emulator), starts
     gammu-smsd again; SMS received and sent during the hang come through after.
@@ -321,7 +322,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--minutes", type=float, default=60)
     ap.add_argument("--sample", type=float, default=60, help="seconds between samples")
-    ap.add_argument("--hang-every", type=float, default=300, help="seconds between modem hangs")
+    ap.add_argument("--hang-every", type=float, default=300, help="seconds from the end of a hang to the next")
     ap.add_argument("--rss-slope", type=float, default=64, help="kB/min of RssAnon growth that fails")
     ap.add_argument("--csv", default="soak-samples.csv")
     args = ap.parse_args()
