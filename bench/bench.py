@@ -3,7 +3,7 @@
 same run on the same machine, printed as one table (medians, p99, ratios).
 Nothing here asserts: the numbers depend on the machine; compare ratios.
 
-Usage: bench/bench.py [--only NAME,...] [--skip-mf112]
+Usage: bench/bench.py [--only reaction,inbox,backlog,classify,idle,mf112]
   SMS_SENTINEL=<build>/sms-sentinel BENCH_BIN=<build>/bench (bench/run sets both)
 
  1 reaction   counted error line appended -> its `error` event at a subscriber
@@ -125,7 +125,7 @@ def wait_online(port, timeout=15):
 ERR = "Sun 2026/12/06 18:01:28 gammu-smsd[4242]: Error at init connection: bench %d (TIMEOUT[14])\n"
 
 
-def bench_reaction(lines=1000, decisions=50):
+def bench_reaction(lines=1000, decisions=100):
     with Env("bench-reaction") as env:
         broker = env.broker()
         smsd = env.smsd(os.path.join(env.dir, "no-modem"))
@@ -161,7 +161,7 @@ def bench_reaction(lines=1000, decisions=50):
             start_daemon(env, conf)
             wait_online(broker.port)
             sub = BenchSub(broker.port, "sms-sentinel/test/event")
-            time.sleep(0.3)  # past the start-up burst (retained state, discovery)
+            time.sleep(0.5)  # past the start-up burst (retained state, discovery)
             t0 = now_ns()
             with open(smsd.logfile, "a") as f:
                 f.write(ERR % 0)

@@ -29,7 +29,7 @@
 #include "sms-sentinel/text.h"
 #include "sms-sentinel/timefmt.h"
 
-#define INBOX_MAX_PENDING 1024
+#define INBOX_MAX_PENDING 128
 #define INBOX_REJECTED_MAX 256
 #define INBOX_UNRELEASED_MAX 1024
 #define INBOX_RELEASE_RETRY_MS 10000
