@@ -228,6 +228,9 @@ static int apply_tls(struct mqtt_link *link, const struct mqtt_link_options *o, 
 static int configure(struct mqtt_link *link, const struct mqtt_link_options *o, char *err, size_t errsize)
 {
     mosquitto_int_option(link->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+    /* Events come in bursts (error, health, recovery_started): without this,
+     * Nagle holds the last one until the broker's delayed ACK, ~40 ms. */
+    mosquitto_int_option(link->mosq, MOSQ_OPT_TCP_NODELAY, 1);
     mosquitto_connect_v5_callback_set(link->mosq, on_connect_v5);
     mosquitto_message_v5_callback_set(link->mosq, on_message_v5);
     mosquitto_publish_v5_callback_set(link->mosq, on_publish_v5);
