@@ -1,7 +1,7 @@
-"""Every mosquitto_pub / mosquitto_sub / mosquitto_rr command in README.md's code
-blocks, run as shown (argv from shlex, never a shell) against a real daemon,
-mosquitto, gammu-smsd and the emulated modem; only the broker address is
-changed (-h/-p). The daemon runs with base_topic sms-sentinel/pi, the README's.
+"""Every mosquitto_pub / mosquitto_sub / mosquitto_rr command in README.md's shell
+code blocks (```sh, ```bash, ```shell, bare ```), run as shown (argv from shlex,
+never a shell) against a real daemon, mosquitto, gammu-smsd and the emulated
+modem; only the broker address is changed (-h/-p). The daemon runs with base_topic sms-sentinel/pi, the README's.
 
 What each command must do comes from the comments beside it:
   # <topic>: <json>     a message on <topic> (or a topic ending in /<topic>)
@@ -66,15 +66,19 @@ def split_comment(line):
     return line.rstrip(), None
 
 
+SHELL_BLOCKS = {"", "sh", "bash", "shell"}  # ```json, ```ini, ```text ... hold no commands
+
+
 def code_blocks(text):
-    """(first line number, body lines) of every fenced code block."""
-    blocks, current, start = [], None, 0
+    """(first line number, body lines) of every fenced shell code block."""
+    blocks, current, start, lang = [], None, 0, ""
     for n, line in enumerate(text.split("\n"), 1):
         if line.startswith("```"):
             if current is None:
-                current, start = [], n + 1
+                current, start, lang = [], n + 1, line[3:].strip().lower()
             else:
-                blocks.append((start, current))
+                if lang in SHELL_BLOCKS:
+                    blocks.append((start, current))
                 current = None
         elif current is not None:
             current.append(line)
@@ -189,6 +193,7 @@ def selftest():
             assert want in str(e), (snippet, str(e))
             continue
         raise AssertionError("accepted: %s" % snippet)
+    assert extract("```text\n| mosquitto_sub | 1.0 /s |\n```\n") == []
     ok = extract("```sh\nmosquitto_pub -t x/request/y \\\n  -m '{\"a\":\"#1\"}'  # y/response/y: {\"s\":1}\n```\n")
     assert ok[0][0]["opts"] == [("-t", "x/request/y"), ("-m", '{"a":"#1"}')], ok
     assert ok[0][0]["expect"] == [("json", "y/response/y", {"s": 1})], ok
