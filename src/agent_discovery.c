@@ -19,7 +19,8 @@
 #define DISCOVERY_FILE_MAX (64 * 1024)
 #define MAX_REMEMBERED 64
 #define FACTS_PERIOD_MS (60 * 1000)        /* once the modem is known */
-#define FACTS_UNKNOWN_PERIOD_MS (10 * 1000) /* until then: the probe period */
+#define FACTS_UNKNOWN_PERIOD_MS (10 * 1000) /* until then: from 10 s, doubling ... */
+#define FACTS_UNKNOWN_MAX_MS (10 * 60 * 1000) /* ... up to 10 min; at once when the tty appears */
 
 struct agent_discovery {
     struct discovery_set set;        /* what should be on the broker */
@@ -29,6 +30,8 @@ struct agent_discovery {
     char status_topic[DISCOVERY_TOPIC_SIZE];
     bool dirty;                      /* (re)publish at the next turn while connected */
     int64_t next_facts_ms;
+    int64_t unknown_period_ms;       /* current back-off while the facts are unknown */
+    enum tristate seen_modem;        /* modem_present at the last look */
 };
 
 static void forget_all(struct agent_discovery *d)
@@ -205,7 +208,12 @@ static void publish_all(struct agent *a)
 static void refresh_facts(struct agent *a, int64_t now_ms)
 {
     struct agent_discovery *d = a->discovery;
-    d->next_facts_ms = now_ms + (d->facts.model_id[0] ? FACTS_PERIOD_MS : FACTS_UNKNOWN_PERIOD_MS);
+    if (d->unknown_period_ms < FACTS_UNKNOWN_PERIOD_MS)
+        d->unknown_period_ms = FACTS_UNKNOWN_PERIOD_MS;
+    d->next_facts_ms = now_ms + (d->facts.model_id[0] ? FACTS_PERIOD_MS : d->unknown_period_ms);
+    if (!d->facts.model_id[0] && d->unknown_period_ms < FACTS_UNKNOWN_MAX_MS)
+        d->unknown_period_ms *= 2;
+    d->seen_modem = a->modem_present;
     if (!a->cfg->discovery || a->recovery_running)
         return;
     struct discovery_device now;
@@ -224,6 +232,10 @@ void agent_discovery_tick(struct agent *a, int64_t now_ms)
     struct agent_discovery *d = a->discovery;
     if (!d)
         return;
+    if (a->modem_present != d->seen_modem && a->modem_present == TRI_YES) { /* the stick appeared */
+        d->unknown_period_ms = FACTS_UNKNOWN_PERIOD_MS;
+        d->next_facts_ms = now_ms;
+    }
     if (now_ms >= d->next_facts_ms)
         refresh_facts(a, now_ms);
     if (d->dirty && a->mqtt && mqtt_link_connected(a->mqtt))
