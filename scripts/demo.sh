@@ -89,6 +89,9 @@ wait_for() { # seconds pattern file
 }
 wait_for 30 "Starting phone communication" "$work/smsd.log"
 sleep 2
+echo "### Home Assistant discovery: retained configs under homeassistant/ (one per entity):"
+timeout 5 mosquitto_sub -h 127.0.0.1 -p "$port" -t 'homeassistant/+/+/+/config' -v -W 2 2>/dev/null |
+  cut -d' ' -f1 | sed 's/^/  /' || true
 echo "### injecting an SMS from +33612345678 into the emulator"
 python3 tests/emulator/emuctl.py "$work/modem.ctl" inject +33612345678 "Hello from the demo, ça marche 👍" >/dev/null
 wait_for 60 "Received IN" "$work/smsd.log"
@@ -107,7 +110,7 @@ echo "### gammu-smsd notices only through libgammu's fixed timeouts: about 85 s.
 python3 tests/emulator/emuctl.py "$work/modem.ctl" "hang_at AT+CPIN?" >/dev/null
 wait_for 300 "TIMEOUT" "$work/smsd.log"
 echo "### gammu-smsd logged TIMEOUT: sms-sentinel counts it and recovers (restart_smsd: the hung"
-echo "### gammu-smsd ignores SIGTERM, so SIGKILL after 10 s; then a fresh start). The demo lets the"
+echo "### gammu-smsd ignores SIGTERM, so SIGKILL after 1 s; then a fresh start). The demo lets the"
 echo "### emulated modem answer again, as a real stick does after a reset."
 python3 tests/emulator/emuctl.py "$work/modem.ctl" "hang_at off" >/dev/null
 python3 tests/emulator/emuctl.py "$work/modem.ctl" "hang off" >/dev/null
